@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh Debian machine: installs what the tests run for real
+# (Prometheus's promtool/prometheus, Alertmanager/amtool, VictoriaMetrics, jsonnet, Chromium), the Python
+# package with its test extras, then runs pytest. Safe to re-run: installed parts are skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+for pair in promtool:prometheus amtool:prometheus-alertmanager victoria-metrics:victoria-metrics \
+            chromium:chromium; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair##*:}")
+done
+if ((${#need[@]})); then
+  echo "installing Debian packages: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+python3 -m pip install -q --disable-pip-version-check -e ".[test,otel,dashboards]"
+exec python3 -m pytest "$@"

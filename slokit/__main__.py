@@ -1,0 +1,3 @@
+from slokit.cli import main
+
+main()

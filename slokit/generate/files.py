@@ -1,0 +1,31 @@
+"""Everything `slokit generate` writes, as {relative path: text}: pure, so it can be diffed (--check)."""
+
+from __future__ import annotations
+
+from slokit.generate import promtool_tests, rules, yamlout
+from slokit.spec.model import SLO, Spec
+
+
+def by_service(slos: tuple[SLO, ...]) -> dict[str, list[SLO]]:
+    out: dict[str, list[SLO]] = {}
+    for slo in slos:
+        out.setdefault(slo.service, []).append(slo)
+    return dict(sorted(out.items()))
+
+
+def generate(spec: Spec, fmt: str = "prometheus") -> tuple[dict[str, str], list[str]]:
+    """Output files and notes (what generated tests could not assert)."""
+    files: dict[str, str] = {}
+    notes: list[str] = []
+    for service, slos in by_service(spec.slos).items():
+        rules_name = f"{service}.yml"
+        files[f"rules/{rules_name}"] = yamlout.dump(rules.rules_document(service, slos, fmt), rules.HEADER)
+        if fmt == "prometheus":
+            # Tests live one folder down: `promtool check rules OUT/rules/*.yml` must not read them.
+            doc, skipped = promtool_tests.tests_document(f"../{rules_name}", slos)
+            notes.extend(skipped)
+            header = rules.HEADER + f"\nRun: promtool test rules rules/tests/{service}.test.yml"
+            if skipped:
+                header += "\nNot asserted:\n" + "\n".join(f"  {n}" for n in skipped)
+            files[f"rules/tests/{service}.test.yml"] = yamlout.dump(doc, header)
+    return files, notes

@@ -1,0 +1,212 @@
+"""`promtool test rules` files that prove the generated alerts fire when they should, and only then.
+
+Per SLO with alerts, three scenarios over synthetic series:
+  - a steady error ratio at half the budget: no alert (not even pending) at any alert window;
+  - a step from no errors to 100% errors after a calm as long as the page's longest window: the page fires
+    within its theoretical detection time (needed ratio x long window) plus one evaluation (plus `for`);
+  - a steady burn of 4.5x (between the ticket's 3x and the page's 6x): the ticket fires, the page never.
+
+For http and latency SLIs the synthetic series are the raw metrics, so the SLI queries are exercised
+too. For events and raw SLIs slokit cannot know which series make the user's queries true, so it feeds
+the recorded window ratios directly (their exact shape for the scenario): the alert logic is proven,
+the user's SLI queries are not, and the test file says so.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from slokit import promql, windows
+from slokit.generate import rules
+from slokit.instrument import contract
+from slokit.spec.model import SLO, HttpSLI, LatencySLI
+
+REQUESTS_PER_STEP = 1000.0
+
+
+@dataclass(frozen=True)
+class Phase:
+    steps: int
+    error_ratio: float
+
+
+def step_seconds(slo: SLO) -> int:
+    """Input series and evaluation step: a fifth of the shortest window (1m for a 30d period)."""
+    return max(1, windows.table(slo.period).shortest.seconds // 5)
+
+
+def _num(value: float) -> str:
+    return promql.float_literal(round(value, 9))
+
+
+def expand(values: list[float]) -> str:
+    """Values as promtool's expanding notation, one `a+bxn` segment per arithmetic run."""
+    segments, i = [], 0
+    while i < len(values):
+        j = i + 1
+        if j < len(values):
+            step = round(values[j] - values[i], 9)
+            while j + 1 < len(values) and round(values[j + 1] - values[j], 9) == step:
+                j += 1
+            segments.append(f"{_num(values[i])}{'+' if step >= 0 else ''}{_num(step)}x{j - i}")
+        else:
+            segments.append(_num(values[i]))
+        i = j + 1
+    return " ".join(segments)
+
+
+def _counter(phases: list[Phase], share: str) -> list[float]:
+    """Counter samples: per step REQUESTS_PER_STEP requests, `share` ("bad", "good", "all") of them."""
+    out, value = [0.0], 0.0
+    for phase in phases:
+        per = {"bad": phase.error_ratio, "good": 1 - phase.error_ratio, "all": 1.0}[share] * REQUESTS_PER_STEP
+        for _ in range(phase.steps):
+            value += per
+            out.append(value)
+    return out
+
+
+def _window_ratio(phases: list[Phase], window_steps: int) -> list[float]:
+    """The error ratio a `rate()` over `window_steps` steps sees, sample by sample."""
+    per_step = [p.error_ratio for p in phases for _ in range(p.steps)]
+    out = [per_step[0] if per_step else 0.0]
+    span = max(1, window_steps - 1)  # rate() sees the samples inside the window: one step fewer
+    for t in range(1, len(per_step) + 1):
+        recent = per_step[max(0, t - span):t]
+        out.append(sum(recent) / len(recent))
+    return out
+
+
+def _series(name: str, labels: dict[str, str], values: list[float]) -> dict[str, str]:
+    return {"series": f"{name}{promql.selector(labels)}", "values": expand(values)}
+
+
+def input_series(slo: SLO, phases: list[Phase]) -> list[dict[str, str]]:
+    sli = slo.sli
+    if isinstance(sli, HttpSLI):
+        labels = {"service": sli.service, "route": sli.route or "/", "method": sli.method or "GET"}
+        name = contract.HTTP_SERVER_DURATION
+        if sli.latency is None:
+            return [
+                _series(f"{name}_count", {**labels, "code": "200", "outcome": contract.GOOD}, _counter(phases, "good")),
+                _series(f"{name}_count", {**labels, "code": "500", "outcome": contract.BAD}, _counter(phases, "bad")),
+            ]
+        labels = {**labels, "code": "200", "outcome": contract.GOOD}
+        return [
+            _series(f"{name}_count", labels, _counter(phases, "all")),
+            _series(f"{name}_bucket", {**labels, "le": repr(float(sli.latency))}, _counter(phases, "good")),
+        ]
+    if isinstance(sli, LatencySLI):
+        return [
+            _series(f"{sli.histogram}_count", sli.matchers, _counter(phases, "all")),
+            _series(f"{sli.histogram}_bucket", {**sli.matchers, "le": repr(float(sli.threshold))},
+                    _counter(phases, "good")),
+        ]
+    table, step = windows.table(slo.period), step_seconds(slo)
+    labels = {**slo.labels, "slo_service": slo.service, "slo_name": slo.name}
+    return [
+        _series(rules.sli_record(w), {**labels, "slo_window": w.name}, _window_ratio(phases, w.seconds // step))
+        for w in table.windows
+    ]
+
+
+def exercises_sli_queries(slo: SLO) -> bool:
+    return isinstance(slo.sli, (HttpSLI, LatencySLI))
+
+
+def _alerts(slo: SLO, extra: str = "") -> str:
+    assert slo.alerting is not None
+    sel = promql.selector({"alertname": slo.alerting.name, "slo_service": slo.service, "slo_name": slo.name})
+    return "ALERTS" + (sel[:-1] + extra + "}" if extra else sel)
+
+
+def _seconds(value: str | None) -> int:
+    return promql.parse_duration(value) if value else 0
+
+
+def _at(seconds: int, step: int) -> str:
+    """An eval time on the step grid (promtool evaluates at multiples of the evaluation interval)."""
+    return promql.format_duration(max(step, math.ceil(seconds / step) * step))
+
+
+def slo_tests(slo: SLO) -> tuple[list[dict[str, Any]], list[str]]:
+    """The test groups for one SLO, and notes on what could not be asserted."""
+    if slo.alerting is None:
+        return [], [f"{slo.id}: no alerting, no alert tests"]
+    table, step, budget = windows.table(slo.period), step_seconds(slo), slo.error_budget
+    page, ticket = slo.alerting.page, slo.alerting.ticket
+    # Under a steady ratio every window sees the same ratio, so the scenarios need only run as long as the
+    # page's longest window (6h at 30d), not the ticket's 3d: promtool evaluates every rule at every step.
+    horizon = max(c.long.seconds for c in table.by_severity("page"))
+    calm_steps = math.ceil(horizon / step)
+    firing = ',alertstate="firing"'
+    page_firing = firing + ',slo_severity="page"'
+    tests, notes = [], []
+
+    # 1. Steady error ratio at half the budget: nothing fires or even pends, at any window's end.
+    checks = sorted({_at(w.seconds + step, step) for w in table.windows if w.seconds <= horizon},
+                    key=promql.parse_duration)
+    tests.append(_test(slo, "steady error ratio at half the budget: no alert", [Phase(calm_steps + 2, budget / 2)],
+                       [{"expr": _alerts(slo), "eval_time": t, "exp_samples": []} for t in checks]))
+
+    # 2. Step to 100% errors after a calm: the page fires within needed x long window + one evaluation.
+    if page.enabled:
+        needed = [c.factor * budget for c in table.by_severity("page")]
+        if min(needed) >= 1:
+            notes.append(f"{slo.id}: page cannot fire: {min(needed):.3g} of all events would have to fail")
+        else:
+            detect = min(c.long.seconds * c.factor * budget for c in table.by_severity("page") if c.factor * budget < 1)
+            fire = calm_steps * step + math.ceil(detect / step) * step + step + _seconds(page.for_)
+            after = math.ceil((fire - calm_steps * step) / step) + 3
+            tests.append(_test(
+                slo, f"100% errors after a calm: page fires within {promql.format_duration(math.ceil(detect))} "
+                     f"plus one evaluation", [Phase(calm_steps, 0.0), Phase(after, 1.0)],
+                [{"expr": _alerts(slo), "eval_time": _at((calm_steps - 1) * step, step), "exp_samples": []},
+                 {"expr": f"count by (slo_severity) ({_alerts(slo, page_firing)})",
+                  "eval_time": _at(fire, step), "exp_samples": [{"labels": '{slo_severity="page"}', "value": 1}]}]))
+
+    # 3. A steady 4.5x burn: above the ticket's 3x, below the page's 6x.
+    if ticket.enabled:
+        ratio = 4.5 * budget
+        if ratio >= 1:
+            notes.append(f"{slo.id}: a 4.5x burn is over 100% errors; ticket-only test skipped")
+        else:
+            start = 3 * step + _seconds(ticket.for_)
+            times = [_at(start, step), _at(horizon + start, step)]
+            steps = math.ceil(max(promql.parse_duration(t) for t in times) / step) + 2
+            tests.append(_test(
+                slo, "steady 4.5x burn: ticket fires, page does not", [Phase(steps, ratio)],
+                [{"expr": f"count by (slo_severity) ({_alerts(slo, firing)})", "eval_time": t,
+                  "exp_samples": [{"labels": '{slo_severity="ticket"}', "value": 1}]} for t in times]))
+    if not exercises_sli_queries(slo):
+        notes.append(f"{slo.id}: {type(slo.sli).__name__.removesuffix('SLI').lower()} SLI: tests feed the recorded "
+                     "window ratios; the SLI queries themselves are not exercised")
+    return tests, notes
+
+
+def _test(slo: SLO, name: str, phases: list[Phase], checks: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "name": f"{slo.service}/{slo.name}: {name}",
+        "interval": promql.format_duration(step_seconds(slo)),
+        "input_series": input_series(slo, phases),
+        "promql_expr_test": checks,
+    }
+
+
+def tests_document(rules_file: str, slos: list[SLO]) -> tuple[dict[str, Any], list[str]]:
+    """A promtool test file for one service's rules file, and the notes on what it skips."""
+    tests, notes = [], []
+    for slo in slos:
+        t, n = slo_tests(slo)
+        tests.extend(t)
+        notes.extend(n)
+    order = [g["name"] for slo in slos for g in rules.rule_groups(slo)]
+    doc = {
+        "rule_files": [rules_file],
+        "evaluation_interval": promql.format_duration(min((step_seconds(s) for s in slos), default=60)),
+        "group_eval_order": order,
+        "tests": tests,
+    }
+    return doc, notes

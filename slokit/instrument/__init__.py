@@ -1,0 +1,1 @@
+"""Instrumentation: the metrics contract, and middleware that records it."""

@@ -1,0 +1,85 @@
+"""Read spec files and folders into the model; the format is detected per YAML document."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path as FilePath
+from typing import Iterable
+
+from slokit.spec import native, openslo
+from slokit.spec.model import SLO, Spec
+from slokit.spec.source import Doc, Problem, SpecError, read_documents
+
+SPEC_SUFFIXES = (".yml", ".yaml")
+FORMATS = ("slokit/v1", "prometheus/v1", openslo.V1, openslo.V1ALPHA)
+
+
+def spec_files(paths: Iterable[str]) -> list[str]:
+    """The files named, and every .yml/.yaml under the folders named, sorted for stable output."""
+    files: list[str] = []
+    for path in paths:
+        if os.path.isdir(path):
+            for root, dirs, names in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                files.extend(os.path.join(root, n) for n in sorted(names) if n.endswith(SPEC_SUFFIXES))
+        elif os.path.exists(path):
+            files.append(path)
+        else:
+            raise SpecError([Problem(path, 0, "", "no such file or folder")])
+    return files
+
+
+def _format(doc: Doc) -> str | None:
+    data = doc.data[0] if isinstance(doc.data, list) and doc.data and isinstance(doc.data[0], dict) else doc.data
+    if not isinstance(data, dict):
+        return None
+    return str(data.get("version") or data.get("apiVersion") or "")
+
+
+def load(paths: Iterable[str]) -> Spec:
+    """Every SLO in the paths, or SpecError with every problem found (warnings ride along on success)."""
+    docs: list[Doc] = []
+    problems: list[Problem] = []
+    for file in spec_files(paths):
+        try:
+            text = FilePath(file).read_text(encoding="utf-8")
+            docs.extend(read_documents(file, text))
+        except SpecError as exc:
+            problems.extend(exc.problems)
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(file, 0, "", f"cannot read: {exc}"))
+    slos: list[SLO] = []
+    open_items: list[openslo.Item] = []
+    for doc in docs:
+        kind = _format(doc)
+        if kind == "slokit/v1":
+            slos.extend(native.read_slokit(doc))
+        elif kind == "prometheus/v1":
+            slos.extend(native.read_sloth(doc))
+        elif kind is not None and (kind.startswith("openslo/") or isinstance(doc.data, list)):
+            open_items.extend(openslo.items(doc))
+        elif kind:
+            key = "version" if isinstance(doc.data, dict) and "version" in doc.data else "apiVersion"
+            doc.error((key,), f"unsupported {kind!r}: expected one of {', '.join(FORMATS)}")
+        else:
+            doc.error((), "not an SLO spec: needs `version: slokit/v1` or `prometheus/v1`, or an OpenSLO `apiVersion`")
+    slos.extend(openslo.read(open_items))
+    for doc in docs:
+        problems.extend(doc.problems)
+    problems.extend(_duplicates(slos))
+    problems.sort(key=lambda p: (p.file, p.line))
+    if any(not p.warning for p in problems):
+        raise SpecError(problems)
+    return Spec(tuple(slos), tuple(str(p) for p in problems))
+
+
+def _duplicates(slos: list[SLO]) -> list[Problem]:
+    seen: dict[str, SLO] = {}
+    out = []
+    for slo in slos:
+        first = seen.setdefault(slo.id, slo)
+        if first is not slo and slo.source and first.source:
+            out.append(Problem(slo.source.file, slo.source.line, "name",
+                               f"duplicate SLO {slo.name!r} of service {slo.service!r}: first defined at "
+                               f"{first.source.file}:{first.source.line}"))
+    return out

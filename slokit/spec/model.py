@@ -1,0 +1,108 @@
+"""The one SLO model every input format is read into and every generator reads from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+
+@dataclass(frozen=True)
+class EventsSLI:
+    """Error and total event rates; both queries contain the `{{.window}}` placeholder."""
+
+    error_query: str
+    total_query: str
+
+
+@dataclass(frozen=True)
+class RawSLI:
+    """A query that already is the error ratio (0..1) over `{{.window}}`."""
+
+    error_ratio_query: str
+
+
+@dataclass(frozen=True)
+class LatencySLI:
+    """Share of requests slower than `threshold` seconds, from a Prometheus histogram."""
+
+    histogram: str  # base name: <histogram>_bucket and <histogram>_count are queried
+    threshold: float  # seconds; must be one of the histogram's bucket bounds
+    matchers: dict[str, str] = field(default_factory=dict)  # label: value (exact match)
+
+
+@dataclass(frozen=True)
+class HttpSLI:
+    """Shorthand over slokit's own middleware metrics (slokit.instrument.contract).
+
+    Without `latency` it measures availability (requests classified bad / all requests); with it,
+    the share of requests slower than `latency` seconds.
+    """
+
+    service: str
+    route: str | None = None
+    method: str | None = None
+    latency: float | None = None
+
+
+SLI = Union[EventsSLI, RawSLI, LatencySLI, HttpSLI]
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One alert tier (page or ticket)."""
+
+    enabled: bool = True
+    for_: str | None = None  # Prometheus duration for the alert's `for`
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Alerting:
+    name: str  # alert name; the same name for both tiers, told apart by slo_severity
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    page: Tier = field(default_factory=Tier)
+    ticket: Tier = field(default_factory=Tier)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where an SLO came from, for messages: file, line, and the input format."""
+
+    file: str
+    line: int
+    format: str  # "slokit/v1", "prometheus/v1", "openslo/v1", "openslo/v1alpha"
+
+
+@dataclass(frozen=True)
+class SLO:
+    service: str
+    name: str
+    objective: float  # percent, 0 < objective < 100
+    period: int  # seconds
+    sli: SLI
+    alerting: Alerting | None  # None: no alerts, recording rules only
+    description: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    silence_group: str | None = None
+    # Sections later features read (Alertmanager routing, runtime policy); kept as parsed YAML.
+    extra: dict[str, Any] = field(default_factory=dict)
+    source: Source | None = field(default=None, compare=False)
+
+    @property
+    def id(self) -> str:
+        return f"{self.service}-{self.name}"
+
+    @property
+    def error_budget(self) -> float:
+        """Allowed error ratio: 1 - objective/100 (0.001 for 99.9)."""
+        return round(1 - self.objective / 100, 12)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """Every SLO read from a set of files, plus the warnings met while reading."""
+
+    slos: tuple[SLO, ...]
+    warnings: tuple[str, ...] = ()

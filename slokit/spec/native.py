@@ -1,0 +1,161 @@
+"""Readers for slokit's own format (`version: slokit/v1`) and Sloth's (`version: prometheus/v1`).
+
+slokit/v1 is Sloth's layout plus a period, latency and `http` SLIs, `enabled` tiers, and sections for
+silence groups and runtime policy. See docs/spec.md.
+"""
+
+from __future__ import annotations
+
+from slokit import promql
+from slokit.instrument import contract
+from slokit.spec import common
+from slokit.spec.model import SLI, SLO, EventsSLI, HttpSLI, LatencySLI, Source
+from slokit.spec.source import Doc, Fields, Path
+
+DEFAULT_PERIOD = 30 * 86400
+
+# Sections read by later features (Alertmanager routing, runtime policy, release gates); kept as parsed YAML.
+EXTRA_SECTIONS = ("alertmanager", "policy", "gate")
+
+
+def read_slokit(doc: Doc) -> list[SLO]:
+    top = Fields(doc, (), doc.data,
+                 ("version", "service", "labels", "period", "silence_group", "slos") + EXTRA_SECTIONS,
+                 required=("service", "slos"))
+    service = common.check_name(doc, top.at("service"), top.str("service"))
+    labels = common.check_labels(doc, top.at("labels"), top.str_map("labels"))
+    period = common.check_period(doc, top.at("period"), top.str("period"), DEFAULT_PERIOD)
+    extra = {k: top.data[k] for k in EXTRA_SECTIONS if top.has(k)}
+    slos = []
+    for i, item in enumerate(top.list("slos")):
+        path: Path = ("slos", i)
+        f = Fields(doc, path, item, ("name", "objective", "period", "description", "labels", "sli", "alerting",
+                                     "silence_group") + EXTRA_SECTIONS, required=("name", "objective", "sli"))
+        if not f.ok:
+            continue
+        name = common.check_name(doc, f.at("name"), f.str("name"))
+        alerting = None
+        if f.raw("alerting") is not False:
+            alerting = common.alerting(doc, f.at("alerting"), f.raw("alerting", {}), ("page", "ticket"), "enabled",
+                                       common.alert_name(service, name))
+        slos.append(SLO(
+            service=service,
+            name=name,
+            objective=common.check_objective(doc, f.at("objective"), f.num("objective")),
+            period=common.check_period(doc, f.at("period"), f.str("period"), period),
+            sli=_sli(doc, f.at("sli"), f.raw("sli"), service),
+            alerting=alerting,
+            description=f.str("description", ""),
+            labels={**labels, **common.check_labels(doc, f.at("labels"), f.str_map("labels"))},
+            silence_group=f.str("silence_group") or top.str("silence_group"),
+            extra={**extra, **{k: f.data[k] for k in EXTRA_SECTIONS if f.has(k)}},
+            source=Source(doc.file, doc.line(path), "slokit/v1"),
+        ))
+    return slos
+
+
+def _sli(doc: Doc, path: Path, value: object, service: str) -> SLI:
+    kinds = ("events", "raw", "latency", "http")
+    f = Fields(doc, path, value, kinds)
+    given = [k for k in kinds if f.has(k)]
+    if f.ok and len(given) != 1:
+        doc.error(path, f"needs exactly one of {', '.join(kinds)}" + (f", got {', '.join(given)}" if given else ""))
+    kind = given[0] if given else "events"
+    if kind == "raw":
+        g = Fields(doc, f.at("raw"), f.raw("raw"), ("error_ratio_query",), required=("error_ratio_query",))
+        return common.raw_sli(doc, g, "error_ratio_query")
+    if kind == "latency":
+        return _latency(doc, f.at("latency"), f.raw("latency"))
+    if kind == "http":
+        return _http(doc, f.at("http"), f.raw("http"), service)
+    g = Fields(doc, f.at("events"), f.raw("events", {}), ("error_query", "total_query"),
+               required=("error_query", "total_query"))
+    return common.events_sli(doc, g, "error_query", "total_query")
+
+
+def _seconds(doc: Doc, path: Path, value: object) -> float:
+    """A latency threshold: a duration ("300ms") or a number of seconds (0.3)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        try:
+            text = str(value).strip()
+            seconds = int(text[:-2]) / 1000 if text.endswith("ms") and text[:-2].isdigit() else promql.parse_duration(text)
+        except ValueError as exc:
+            doc.error(path, f"must be a duration like 300ms or a number of seconds: {exc}")
+            return 0.0
+    if seconds <= 0:
+        doc.error(path, "must be positive")
+    return seconds
+
+
+def _latency(doc: Doc, path: Path, value: object) -> LatencySLI:
+    f = Fields(doc, path, value, ("histogram", "threshold", "matchers"), required=("histogram", "threshold"))
+    histogram = f.str("histogram", "")
+    if histogram and not promql.is_metric_name(histogram):
+        doc.error(f.at("histogram"), f"{histogram!r} is not a metric name")
+    for suffix in ("_bucket", "_count", "_sum"):
+        if histogram.endswith(suffix):
+            doc.error(f.at("histogram"), f"give the histogram's base name, without {suffix}")
+    matchers = f.str_map("matchers")
+    for name in matchers:
+        if not promql.is_label_name(name) or name == "le":
+            doc.error(f.at("matchers") + (name,), "is not a label name slokit can match on")
+    return LatencySLI(histogram, _seconds(doc, f.at("threshold"), f.raw("threshold")) if f.has("threshold") else 0.0,
+                      matchers)
+
+
+def _http(doc: Doc, path: Path, value: object, service: str) -> HttpSLI:
+    f = Fields(doc, path, value if value is not True else {}, ("route", "method", "latency"))
+    latency = None
+    if f.has("latency"):
+        latency = _seconds(doc, f.at("latency"), f.raw("latency"))
+        if latency and latency not in contract.BUCKETS:
+            bounds = ", ".join(f"{b * 1000:g}ms" for b in contract.BUCKETS)
+            doc.error(f.at("latency"), f"{latency * 1000:g}ms is not a bucket bound of the middleware's "
+                                       f"histogram; pick one of: {bounds}")
+    method = f.str("method")
+    return HttpSLI(service=service, route=f.str("route"), method=method.upper() if method else None, latency=latency)
+
+
+def read_sloth(doc: Doc) -> list[SLO]:
+    top = Fields(doc, (), doc.data, ("version", "service", "labels", "slo_plugins", "slos"),
+                 required=("service", "slos"))
+    if top.has("slo_plugins"):
+        doc.warn(top.at("slo_plugins"), "Sloth SLO plugins are not supported; ignored (the SLOs are read without them)")
+    service = common.check_name(doc, top.at("service"), top.str("service"))
+    labels = common.check_labels(doc, top.at("labels"), top.str_map("labels"))
+    slos = []
+    for i, item in enumerate(top.list("slos")):
+        path: Path = ("slos", i)
+        f = Fields(doc, path, item, ("name", "objective", "description", "labels", "sli", "alerting", "plugins"),
+                   required=("name", "objective", "sli"))
+        if not f.ok:
+            continue
+        if f.has("plugins"):
+            doc.warn(f.at("plugins"), "Sloth SLO plugins are not supported; ignored")
+        name = common.check_name(doc, f.at("name"), f.str("name"))
+        s = Fields(doc, f.at("sli"), f.raw("sli"), ("events", "raw", "plugin"))
+        if s.has("plugin"):
+            doc.error(s.at("plugin"), "Sloth SLI plugins are not supported; use events or raw")
+            sli: SLI = EventsSLI("", "")
+        elif s.has("raw"):
+            sli = common.raw_sli(doc, Fields(doc, s.at("raw"), s.raw("raw"), ("errorRatioQuery",),
+                                             required=("errorRatioQuery",)), "errorRatioQuery")
+        else:
+            e = Fields(doc, s.at("events"), s.raw("events", {}), ("error_query", "total_query"),
+                       required=("error_query", "total_query"))
+            sli = common.events_sli(doc, e, "error_query", "total_query")
+        slos.append(SLO(
+            service=service,
+            name=name,
+            objective=common.check_objective(doc, f.at("objective"), f.num("objective")),
+            period=DEFAULT_PERIOD,
+            sli=sli,
+            alerting=common.alerting(doc, f.at("alerting"), f.raw("alerting", {}), ("page_alert", "ticket_alert"),
+                                     "disable", common.alert_name(service, name)),
+            description=f.str("description", ""),
+            labels={**labels, **common.check_labels(doc, f.at("labels"), f.str_map("labels"))},
+            source=Source(doc.file, doc.line(path), "prometheus/v1"),
+        ))
+    return slos

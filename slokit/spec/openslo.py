@@ -1,0 +1,287 @@
+"""Reader for OpenSLO `openslo/v1` (and Sloth's `openslo/v1alpha`) SLO documents.
+
+Supported: SLOs with a `ratioMetric` (good/total or bad/total) over Prometheus queries, an inline
+`indicator` or an `indicatorRef` to an SLI document, a rolling `timeWindow`, `Occurrences` budgeting.
+Other budgeting methods, calendar windows and threshold metrics are refused with a message naming the
+field, never silently approximated.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import promql_parser
+
+from slokit import promql
+from slokit.spec import common
+from slokit.spec.model import SLO, EventsSLI, Source
+from slokit.spec.native import DEFAULT_PERIOD
+from slokit.spec.source import Doc, Fields, Path
+
+V1, V1ALPHA = "openslo/v1", "openslo/v1alpha"
+KINDS = ("SLO", "SLI", "Service", "DataSource", "AlertPolicy", "AlertCondition", "AlertNotificationTarget")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "M": 30 * 86400, "Q": 91 * 86400, "y": 365 * 86400}
+_V1ALPHA_UNITS = {"Second": 1, "Minute": 60, "Hour": 3600, "Day": 86400, "Week": 7 * 86400, "Month": 30 * 86400,
+                  "Quarter": 91 * 86400, "Year": 365 * 86400}
+_PROMETHEUS_SOURCES = ("prometheus", "thanos", "cortex", "mimir", "victoriametrics")
+
+
+@dataclass
+class Item:
+    """One OpenSLO object with the document it sits in."""
+
+    doc: Doc
+    kind: str
+    name: str
+
+
+def items(doc: Doc) -> list[Item]:
+    """The objects of a document: a single object, or a list of them (as oslo accepts)."""
+    if isinstance(doc.data, list):
+        out = []
+        for i in range(len(doc.data)):
+            out.extend(items(doc.sub(i)))
+        return out
+    f = Fields(doc, (), doc.data, ("apiVersion", "kind", "metadata", "spec"), required=("apiVersion", "kind", "metadata", "spec"))
+    version = f.str("apiVersion")
+    if version not in (V1, V1ALPHA):
+        doc.error(f.at("apiVersion"), f"unsupported {version!r}: expected {V1} (or {V1ALPHA})")
+        return []
+    kind = f.str("kind", "")
+    if kind not in KINDS:
+        doc.error(f.at("kind"), f"unknown OpenSLO kind {kind!r} (one of {', '.join(KINDS)})")
+        return []
+    m = Fields(doc, f.at("metadata"), f.raw("metadata", {}), ("name", "displayName", "labels", "annotations"),
+               required=("name",))
+    name = m.str("name", "")
+    if name and not _DNS_LABEL.match(name):
+        # OpenSLO asks for a DNS label, but oslo's own valid examples break it: warn, and let the
+        # stricter name check below refuse it where it becomes a label value (SLO names).
+        doc.warn(m.at("name"), f"{name!r} is not a DNS label (lowercase letters, digits and '-', at most 63)")
+        if kind in ("SLO", "SLI"):
+            common.check_name(doc, m.at("name"), name)
+    if kind == "Service":
+        s = Fields(doc, f.at("spec"), f.raw("spec", {}), ("description",))
+        s.str("description")
+    return [Item(doc, kind, name)]
+
+
+def read(all_items: list[Item]) -> list[SLO]:
+    """SLOs from every OpenSLO object read, so `indicatorRef` can point across files."""
+    slis = {it.name: it for it in all_items if it.kind == "SLI"}
+    slos = []
+    for it in all_items:
+        if it.kind == "SLO":
+            slos.extend(_slo(it, slis))
+    return slos
+
+
+def _slo(it: Item, slis: dict[str, Item]) -> list[SLO]:
+    doc = it.doc
+    alpha = doc.data.get("apiVersion") == V1ALPHA
+    if alpha:
+        return _slo_v1alpha(it)
+    s = Fields(doc, ("spec",), doc.data.get("spec"),
+               ("description", "service", "indicator", "indicatorRef", "timeWindow", "budgetingMethod",
+                "objectives", "alertPolicies"), required=("service", "timeWindow", "budgetingMethod", "objectives"))
+    if not s.ok:
+        return []
+    service = common.check_name(doc, s.at("service"), s.str("service"))
+    method = s.str("budgetingMethod")
+    if method and method != "Occurrences":
+        known = ("Occurrences", "Timeslices", "RatioTimeslices")
+        what = "not supported yet" if method in known else f"unknown (one of {', '.join(known)})"
+        doc.error(s.at("budgetingMethod"), f"{method!r} is {what}; slokit supports Occurrences")
+    period = _time_window(doc, s)
+    if s.has("indicator"):
+        sli = _indicator(doc, s.at("indicator"), s.raw("indicator"))
+    elif s.has("indicatorRef"):
+        ref = s.str("indicatorRef", "")
+        target = slis.get(ref)
+        if target is None:
+            doc.error(s.at("indicatorRef"), f"no SLI named {ref!r} in the files read"
+                      + (f" (known: {', '.join(sorted(slis))})" if slis else ""))
+            sli = None
+        else:
+            data = target.doc.data
+            sli = _indicator(target.doc, (), {"metadata": data.get("metadata"), "spec": data.get("spec")})
+    else:
+        doc.error(s.at("indicator"), "needs indicator or indicatorRef")
+        sli = None
+    objectives = s.list("objectives")
+    meta = doc.data.get("metadata") or {}
+    labels = _labels(doc, meta.get("labels"))
+    out = []
+    for i, obj in enumerate(objectives):
+        o = Fields(doc, s.at("objectives") + (i,), obj,
+                   ("displayName", "op", "value", "target", "targetPercent", "timeSliceTarget", "timeSliceWindow",
+                    "indicator", "indicatorRef", "compositeWeight"))
+        for key in ("timeSliceTarget", "timeSliceWindow", "indicator", "indicatorRef", "compositeWeight"):
+            if o.has(key):
+                doc.error(o.at(key), "not supported yet")
+        if o.has("target"):
+            objective = (o.num("target") or 0) * 100
+        elif o.has("targetPercent"):
+            objective = o.num("targetPercent") or 0
+        else:
+            doc.error(o.at("target"), "is required (a ratio such as 0.999, or targetPercent)")
+            continue
+        common.check_objective(doc, o.at("target"), objective)
+        name = it.name if len(objectives) == 1 else f"{it.name}-{i}"
+        if sli is None or doc.errors:
+            continue
+        out.append(SLO(
+            service=service, name=name, objective=round(objective, 10), period=period, sli=sli,
+            alerting=common.alerting(doc, s.at("alertPolicies"), {}, ("page", "ticket"), "enabled",
+                                     common.alert_name(service, name)),
+            description=s.str("description", "") or "", labels=labels,
+            source=Source(doc.file, doc.line(()), V1),
+        ))
+    return out
+
+
+def _time_window(doc: Doc, s: Fields) -> int:
+    windows = s.list("timeWindow")
+    if len(windows) != 1:
+        doc.error(s.at("timeWindow"), "needs exactly one time window")
+        return DEFAULT_PERIOD
+    w = Fields(doc, s.at("timeWindow") + (0,), windows[0], ("duration", "isRolling", "calendar"),
+               required=("duration",))
+    if w.has("calendar") or not w.bool("isRolling", False):
+        doc.error(w.at("isRolling"), "calendar (non-rolling) time windows are not supported yet; use isRolling: true")
+    text = w.str("duration", "")
+    match = re.fullmatch(r"(\d+)([mhdwMQy])", text)
+    if not match:
+        doc.error(w.at("duration"), f"{text!r} is not an OpenSLO duration like 28d, 4w or 1M")
+        return DEFAULT_PERIOD
+    return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+def _indicator(doc: Doc, path: Path, value: object) -> EventsSLI | None:
+    f = Fields(doc, path, value, ("metadata", "spec"), required=("spec",))
+    s = Fields(doc, f.at("spec"), f.raw("spec", {}), ("description", "thresholdMetric", "ratioMetric"))
+    if s.has("thresholdMetric"):
+        doc.error(s.at("thresholdMetric"), "threshold metrics are not supported yet; use ratioMetric")
+        return None
+    r = Fields(doc, s.at("ratioMetric"), s.raw("ratioMetric"), ("counter", "good", "bad", "total", "rawType", "raw"),
+               required=("total",))
+    if not r.ok:
+        return None
+    if r.has("raw"):
+        doc.error(r.at("raw"), "raw ratio metrics are not supported yet; use good/total or bad/total")
+        return None
+    counter = r.bool("counter", True)
+    if r.has("good") == r.has("bad"):
+        doc.error(r.path, "needs exactly one of good or bad, beside total")
+        return None
+    side = "good" if r.has("good") else "bad"
+    part = _query(doc, r.at(side), r.raw(side), counter)
+    total = _query(doc, r.at("total"), r.raw("total"), counter)
+    if part is None or total is None:
+        return None
+    if side == "bad":
+        return EventsSLI(part, total)
+    return EventsSLI(f"({total})\n-\n({part})", total)
+
+
+def _query(doc: Doc, path: Path, value: object, counter: bool) -> str | None:
+    f = Fields(doc, path, value, ("metricSource",), required=("metricSource",))
+    m = Fields(doc, f.at("metricSource"), f.raw("metricSource", {}), ("metricSourceRef", "type", "spec"))
+    kind = (m.str("type") or "").lower()
+    if kind not in _PROMETHEUS_SOURCES:
+        doc.error(m.at("type"), f"metric source {m.str('type')!r} is not supported: slokit reads Prometheus-compatible "
+                                f"sources ({', '.join(_PROMETHEUS_SOURCES)})")
+        return None
+    q = Fields(doc, m.at("spec"), m.raw("spec", {}), ("query", "promql"))
+    key = "query" if q.has("query") else "promql"
+    query = q.str(key)
+    if not query:
+        doc.error(q.at("query"), "is required")
+        return None
+    if promql.has_window(query):
+        return common.check_query(doc, q.at(key), query)
+    if not counter:
+        doc.error(q.at(key), "a gauge query (counter: false) needs the {{.window}} placeholder to be averaged")
+        return None
+    rewritten = rate_of(query)
+    if rewritten is None:
+        problem = promql.check_query(query)
+        doc.error(q.at(key), f"invalid PromQL: {problem}" if problem else
+                  "a counter query without {{.window}} must be a selector, optionally in one aggregation "
+                  "(e.g. sum(http_requests_total{code=~\"5..\"})); otherwise write rate(...[{{.window}}]) yourself")
+    return rewritten
+
+
+def rate_of(query: str) -> str | None:
+    """`sum(x{a="b"})` -> `sum(rate(x{a="b"}[{{.window}}]))`: OpenSLO counter queries as window rates."""
+    try:
+        expr = promql_parser.parse(query)
+    except (ValueError, TypeError):
+        return None
+    window = promql.WINDOW_PLACEHOLDER
+    if isinstance(expr, promql_parser.VectorSelector):
+        return f"rate({expr}[{window}])"
+    if isinstance(expr, promql_parser.AggregateExpr) and isinstance(expr.expr, promql_parser.VectorSelector) \
+            and expr.param is None:
+        modifier = f" {expr.modifier}" if expr.modifier else ""
+        return f"{expr.op}{modifier} (rate({expr.expr}[{window}]))"
+    return None
+
+
+def _labels(doc: Doc, value: object) -> dict[str, str]:
+    """OpenSLO labels are lists of strings; a one-element list becomes a Prometheus label."""
+    out: dict[str, str] = {}
+    if not isinstance(value, dict):
+        return out
+    for k, v in value.items():
+        values = v if isinstance(v, list) else [v]
+        if promql.is_label_name(str(k)) and str(k) not in common.RESERVED_LABELS:
+            out[str(k)] = ",".join(str(x) for x in values)
+    return out
+
+
+def _slo_v1alpha(it: Item) -> list[SLO]:
+    """openslo/v1alpha as Sloth reads it: ratioMetrics with good/total queries that carry {{.window}}."""
+    doc = it.doc
+    s = Fields(doc, ("spec",), doc.data.get("spec"),
+               ("description", "service", "indicator", "timeWindows", "budgetingMethod", "objectives"),
+               required=("service", "objectives"))
+    service = common.check_name(doc, s.at("service"), s.str("service"))
+    period = DEFAULT_PERIOD
+    windows = s.list("timeWindows")
+    if windows:
+        w = Fields(doc, s.at("timeWindows") + (0,), windows[0], ("count", "unit", "isRolling", "calendar"))
+        unit = w.str("unit", "Day")
+        if unit not in _V1ALPHA_UNITS:
+            doc.error(w.at("unit"), f"unknown unit {unit!r} (one of {', '.join(_V1ALPHA_UNITS)})")
+        else:
+            period = int(w.num("count", 30) or 30) * _V1ALPHA_UNITS[unit]
+    out = []
+    objectives = s.list("objectives")
+    for i, obj in enumerate(objectives):
+        o = Fields(doc, s.at("objectives") + (i,), obj, ("displayName", "op", "value", "target", "ratioMetrics"),
+                   required=("target", "ratioMetrics"))
+        r = Fields(doc, o.at("ratioMetrics"), o.raw("ratioMetrics", {}), ("good", "bad", "total", "counter"),
+                   required=("total",))
+        queries = {}
+        for side in ("good", "bad", "total"):
+            if r.has(side):
+                q = Fields(doc, r.at(side), r.raw(side), ("source", "queryType", "query", "metadata"), required=("query",))
+                queries[side] = common.check_query(doc, q.at("query"), q.str("query"))
+        if "total" not in queries or ("good" in queries) == ("bad" in queries):
+            doc.error(r.path, "needs total and exactly one of good or bad")
+            continue
+        error = queries.get("bad") or f"({queries['total']})\n-\n({queries['good']})"
+        objective = (o.num("target") or 0) * 100
+        common.check_objective(doc, o.at("target"), objective)
+        name = it.name if len(objectives) == 1 else f"{it.name}-{i}"
+        out.append(SLO(
+            service=service, name=name, objective=round(objective, 10), period=period,
+            sli=EventsSLI(error, queries["total"]),
+            alerting=common.alerting(doc, s.at("objectives"), {}, ("page", "ticket"), "enabled",
+                                     common.alert_name(service, name)),
+            description=s.str("description", "") or "", source=Source(doc.file, doc.line(()), V1ALPHA),
+        ))
+    return out

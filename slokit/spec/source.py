@@ -1,0 +1,205 @@
+"""YAML documents that remember where each value came from, and problems that say so.
+
+PyYAML's `compose_all` keeps every node's line; we build plain Python data from the nodes and keep a
+map from field path to line, so a message can read `slos.yml:12: slos[1].objective: must be ...`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import yaml
+
+Path = tuple[Any, ...]  # ("slos", 1, "objective")
+
+
+def path_text(path: Path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(document)"
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    path: str
+    message: str
+    warning: bool = False
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        kind = "warning: " if self.warning else ""
+        return f"{where}: {kind}{self.path}: {self.message}" if self.path else f"{where}: {kind}{self.message}"
+
+
+class SpecError(Exception):
+    """Raised with every problem found; the CLI prints them and exits 2."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+@dataclass
+class Doc:
+    """One YAML document: its data, the line of every field, and the problems found in it."""
+
+    file: str
+    data: Any
+    marks: dict[Path, int] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    base: Path = ()  # prefix for paths when the document is an item of a top-level list
+
+    def line(self, path: Path) -> int:
+        while path and path not in self.marks:
+            path = path[:-1]
+        return self.marks.get(path, 1)
+
+    def error(self, path: Path, message: str) -> None:
+        self.problems.append(Problem(self.file, self.line(path), path_text(self.base + path), message))
+
+    def warn(self, path: Path, message: str) -> None:
+        self.problems.append(Problem(self.file, self.line(path), path_text(self.base + path), message, True))
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if not p.warning]
+
+    def sub(self, index: int) -> "Doc":
+        """An item of a top-level list, read as a document of its own (OpenSLO allows both)."""
+        marks = {k[1:]: v for k, v in self.marks.items() if k[:1] == (index,)}
+        return Doc(self.file, self.data[index], marks, self.problems, self.base + (index,))
+
+
+_constructor = yaml.constructor.SafeConstructor()
+
+
+def _build(node: yaml.Node, path: Path, marks: dict[Path, int]) -> Any:
+    marks.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        _constructor.flatten_mapping(node)
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = _constructor.construct_object(key_node, deep=True)
+            marks[path + (key,)] = key_node.start_mark.line + 1
+            out[key] = _build(value_node, path + (key,), marks)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(item, path + (i,), marks) for i, item in enumerate(node.value)]
+    return _constructor.construct_object(node, deep=True)
+
+
+def read_documents(file: str, text: str) -> list[Doc]:
+    """Every non-empty document in a YAML text; a syntax error becomes a Problem, not a traceback."""
+    try:
+        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        docs = []
+        for node in nodes:
+            if node is None:
+                continue
+            marks: dict[Path, int] = {}
+            data = _build(node, (), marks)
+            docs.append(Doc(file, data, marks))
+        return docs
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark else 0
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SpecError([Problem(file, line, "", f"invalid YAML: {problem}")]) from None
+
+
+class Fields:
+    """A mapping from a document, checked for unknown and missing keys, with typed getters."""
+
+    def __init__(self, doc: Doc, path: Path, value: Any, allowed: Iterable[str], required: Iterable[str] = ()):
+        self.doc, self.path = doc, path
+        self.ok = isinstance(value, dict)
+        self.data: dict[str, Any] = value if self.ok else {}
+        if not self.ok:
+            doc.error(path, f"must be a mapping, got {_kind(value)}")
+            return
+        allowed = list(allowed)
+        for key in self.data:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else f" (allowed: {', '.join(allowed)})"
+                doc.error(path + (key,), f"unknown field{hint}")
+        for key in required:
+            if self.data.get(key) is None:
+                doc.error(path + (key,), "is required")
+
+    def has(self, key: str) -> bool:
+        return self.data.get(key) is not None
+
+    def at(self, key: str) -> Path:
+        return self.path + (key,)
+
+    def raw(self, key: str, default: Any = None) -> Any:
+        value = self.data.get(key)
+        return default if value is None else value
+
+    def str(self, key: str, default: str | None = None) -> str | None:
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            self.doc.error(self.at(key), f"must be a string, got {_kind(value)}")
+            return default
+        return str(value)
+
+    def num(self, key: str, default: float | None = None) -> float | None:
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            try:
+                return float(str(value))
+            except ValueError:
+                self.doc.error(self.at(key), f"must be a number, got {_kind(value)}")
+                return default
+        return float(value)
+
+    def bool(self, key: str, default: bool) -> bool:
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.doc.error(self.at(key), f"must be true or false, got {_kind(value)}")
+            return default
+        return value
+
+    def str_map(self, key: str) -> dict[str, str]:
+        value = self.data.get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.doc.error(self.at(key), f"must be a mapping of strings, got {_kind(value)}")
+            return {}
+        out = {}
+        for k, v in value.items():
+            if isinstance(v, (dict, list)) or v is None:
+                self.doc.error(self.at(key) + (k,), f"must be a string, got {_kind(v)}")
+            else:
+                out[str(k)] = str(v).lower() if isinstance(v, bool) else str(v)
+        return out
+
+    def list(self, key: str) -> list[Any]:
+        value = self.data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.doc.error(self.at(key), f"must be a list, got {_kind(value)}")
+            return []
+        return value
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {dict: "a mapping", list: "a list", bool: "a boolean", str: "a string"}.get(
+        type(value), type(value).__name__
+    )

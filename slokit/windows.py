@@ -1,0 +1,96 @@
+"""The burn-rate window table: the one place that says which windows alert, and at what burn.
+
+The table is data, as in the Google SRE workbook (chapter 5, "Alerting on SLOs") for a 30-day period:
+
+    tier    long window  short window  budget spent  burn factor (= share * period / long window)
+    page    1h           5m            2%            14.4
+    page    6h           30m           5%            6
+    ticket  1d           2h            10%           3
+    ticket  3d           6h            10%           1
+
+For another period every window is scaled by period / 30d, so each row still means "this share of the
+budget was spent in this share of the period" and the factor is unchanged (a 7d SLO pages when 2% of its
+budget burns in 14m). Keeping the factor fixed rather than the windows keeps short periods meaningful: a
+3d window is 43% of a 7d period, and for a compressed demo period of 1h it would not fit at all.
+Rules, dashboards and the in-process runtime all read this module, so Prometheus and the app agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slokit.promql import format_duration
+
+BASE_PERIOD = 30 * 86400
+
+
+# The 30d table; `table(period)` scales it.
+GOOGLE_30D: tuple[tuple[str, int, int, float], ...] = (
+    ("page", 3600, 300, 0.02),
+    ("page", 6 * 3600, 1800, 0.05),
+    ("ticket", 86400, 2 * 3600, 0.10),
+    ("ticket", 3 * 86400, 6 * 3600, 0.10),
+)
+
+SEVERITIES = ("page", "ticket")
+
+
+@dataclass(frozen=True)
+class Window:
+    """A window of the table for one period, in seconds and as a Prometheus duration."""
+
+    seconds: int
+
+    @property
+    def name(self) -> str:
+        return format_duration(self.seconds)
+
+
+@dataclass(frozen=True)
+class Condition:
+    severity: str
+    long: Window
+    short: Window
+    factor: float  # burn-rate threshold: error ratio > factor * (1 - objective)
+    budget_share: float
+
+
+@dataclass(frozen=True)
+class WindowTable:
+    period: Window
+    conditions: tuple[Condition, ...]
+
+    @property
+    def windows(self) -> tuple[Window, ...]:
+        """Every distinct alert window, shortest first (what the SLI recording rules must cover)."""
+        seen = {w.seconds for c in self.conditions for w in (c.short, c.long)}
+        return tuple(Window(s) for s in sorted(seen))
+
+    @property
+    def shortest(self) -> Window:
+        return self.windows[0]
+
+    def by_severity(self, severity: str) -> tuple[Condition, ...]:
+        return tuple(c for c in self.conditions if c.severity == severity)
+
+
+def _scale(seconds: int, period: int) -> int:
+    return max(1, round(seconds * period / BASE_PERIOD))
+
+
+def table(period_seconds: int) -> WindowTable:
+    """The window table scaled to a period; the factor is recomputed from the rounded window."""
+    conditions = []
+    for severity, long, short, share in GOOGLE_30D:
+        long_s, short_s = _scale(long, period_seconds), _scale(short, period_seconds)
+        factor = round(share * period_seconds / long_s, 6)
+        conditions.append(Condition(severity, Window(long_s), Window(short_s), factor, share))
+    return WindowTable(Window(period_seconds), tuple(conditions))
+
+
+def detection_seconds(condition: Condition, error_budget: float, error_ratio: float) -> float:
+    """Theoretical time for a step to `error_ratio` to fire `condition` (the long window is the slower)."""
+    needed = condition.factor * error_budget
+    if error_ratio <= needed:
+        return float("inf")
+    return condition.long.seconds * needed / error_ratio
