@@ -57,15 +57,17 @@ def expand(values: list[float]) -> str:
     return " ".join(segments)
 
 
-def _counter(phases: list[Phase], share: str) -> list[float]:
-    """Counter samples: per step REQUESTS_PER_STEP requests, `share` ("bad", "good", "all") of them."""
-    out, value = [0.0], 0.0
-    for phase in phases:
+def _counter(phases: list[Phase], share: str) -> str:
+    """A counter of REQUESTS_PER_STEP requests per step, `share` ("bad", "good", "all") of them: one
+    promtool segment per phase, so the text stays short however long the scenario."""
+    segments, value = [], 0.0
+    for i, phase in enumerate(phases):
         per = {"bad": phase.error_ratio, "good": 1 - phase.error_ratio, "all": 1.0}[share] * REQUESTS_PER_STEP
-        for _ in range(phase.steps):
-            value += per
-            out.append(value)
-    return out
+        first = value if i == 0 else value + per  # the first segment also holds the sample at time 0
+        count = phase.steps if i == 0 else phase.steps - 1
+        segments.append(f"{_num(first)}+{_num(per)}x{count}")
+        value = first + per * count
+    return " ".join(segments)
 
 
 def _window_ratio(phases: list[Phase], window_steps: int) -> list[float]:
@@ -79,8 +81,8 @@ def _window_ratio(phases: list[Phase], window_steps: int) -> list[float]:
     return out
 
 
-def _series(name: str, labels: dict[str, str], values: list[float]) -> dict[str, str]:
-    return {"series": f"{name}{promql.selector(labels)}", "values": expand(values)}
+def _series(name: str, labels: dict[str, str], values: list[float] | str) -> dict[str, str]:
+    return {"series": f"{name}{promql.selector(labels)}", "values": values if isinstance(values, str) else expand(values)}
 
 
 def input_series(slo: SLO, phases: list[Phase]) -> list[dict[str, str]]:

@@ -43,7 +43,11 @@ def ratio_query(slo: SLO) -> str:
     if isinstance(sli, RawSLI):
         return sli.error_ratio_query
     error, total = events_queries(slo)
-    return f"(\n{error}\n)\n/\n(\n{total}\n)"
+    return f"(\n{_indent(error)}\n)\n/\n(\n{_indent(total)}\n)"
+
+
+def _indent(query: str) -> str:
+    return "\n".join(f"  {line}" if line.strip() else line for line in query.strip().split("\n"))
 
 
 def events_queries(slo: SLO) -> tuple[str, str]:

@@ -54,6 +54,8 @@ def load(paths: Iterable[str]) -> Spec:
         kind = _format(doc)
         if kind == "slokit/v1":
             slos.extend(native.read_slokit(doc))
+        elif kind and kind.startswith("slokit/") and kind.count("/") == 2:
+            continue  # another slokit document (e.g. slokit/policy/v1) beside the specs: not an SLO
         elif kind == "prometheus/v1":
             slos.extend(native.read_sloth(doc))
         elif kind is not None and (kind.startswith("openslo/") or isinstance(doc.data, list)):

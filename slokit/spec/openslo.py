@@ -221,12 +221,17 @@ def rate_of(query: str) -> str | None:
     except (ValueError, TypeError):
         return None
     window = promql.WINDOW_PLACEHOLDER
+
+    def rate(selector: object) -> str:
+        text = re.sub(r"\{\}(?=$|\s)", "", str(selector))  # the parser prints `x` as `x{}`
+        return f"rate({text}[{window}])"
+
     if isinstance(expr, promql_parser.VectorSelector):
-        return f"rate({expr}[{window}])"
+        return rate(expr)
     if isinstance(expr, promql_parser.AggregateExpr) and isinstance(expr.expr, promql_parser.VectorSelector) \
             and expr.param is None:
-        modifier = f" {expr.modifier}" if expr.modifier else ""
-        return f"{expr.op}{modifier} (rate({expr.expr}[{window}]))"
+        modifier = str(expr.modifier or "")
+        return f"{expr.op} {modifier} ({rate(expr.expr)})" if modifier else f"{expr.op}({rate(expr.expr)})"
     return None
 
 

@@ -1,0 +1,85 @@
+"""Rule generation: deterministic, within Sloth's rule count, with the label contract other tools rely on."""
+
+from __future__ import annotations
+
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from slokit.generate import rules, yamlout
+from slokit.generate.files import generate
+from slokit.spec import load
+from tests.conftest import EXAMPLES, ROOT
+
+
+def example_files() -> dict[str, str]:
+    return generate(load([str(EXAMPLES)]))[0]
+
+
+def test_generation_is_byte_identical_on_rerun():
+    assert example_files() == example_files()
+
+
+def test_committed_rules_match_the_examples():
+    """rules/ is golden output: regenerate with `slokit generate examples/ --out .`."""
+    for name, text in example_files().items():
+        if name.startswith("rules/"):
+            assert (ROOT / name).read_text() == text, f"{name} is out of date"
+
+
+def test_no_more_rules_per_slo_than_sloth():
+    for slo in load([str(EXAMPLES)]).slos:
+        groups = rules.rule_groups(slo)
+        counts = [len(g["rules"]) for g in groups]
+        assert sum(counts) <= 17  # Sloth: 8 SLI + 7 metadata + 2 alerts
+        assert counts[0] == 8  # 7 alert windows + the period
+
+
+def test_label_contract():
+    doc = yaml.safe_load(example_files()["rules/checkout.yml"])
+    recorded = [r for g in doc["groups"] for r in g["rules"] if r.get("record", "").startswith("slo:sli_error")]
+    assert {r["labels"]["slo_window"] for r in recorded} == {"5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"}
+    assert all(r["labels"]["slo_service"] == "checkout" and r["labels"]["team"] == "payments" for r in recorded)
+    alerts = [r for g in doc["groups"] for r in g["rules"] if "alert" in r]
+    assert [(a["alert"], a["labels"]["slo_name"], a["labels"]["slo_severity"]) for a in alerts] == [
+        ("CheckoutAvailability", "availability", "page"),
+        ("CheckoutAvailability", "availability", "ticket"),
+        ("CheckoutLatency", "latency", "page"),  # the spec disables the latency ticket
+    ]
+    assert alerts[0]["labels"]["channel"] == "pager" and alerts[2]["for"] == "2m"
+
+
+def test_http_shorthand_queries_the_middleware_metrics():
+    slo = next(s for s in load([str(EXAMPLES)]).slos if s.id == "checkout-latency")
+    error, total = rules.events_queries(slo)
+    assert total == ('sum(rate(slokit_http_server_request_duration_seconds_count{route="/pay",service="checkout",'
+                     'outcome=~"good|bad"}[{{.window}}]))')
+    assert 'slokit_http_server_request_duration_seconds_bucket{route="/pay",service="checkout",le=~"0\\\\.3",' in error
+
+
+def test_page_alert_uses_the_window_table():
+    slo = next(s for s in load([str(EXAMPLES)]).slos if s.id == "search-query-latency")  # 28d, 99.5%
+    expr = rules.alert_expr(slo, rules.windows.table(slo.period), "page")
+    assert "slo:sli_error:ratio_rate4m40s" in expr and "slo:sli_error:ratio_rate56m" in expr
+    assert "(14.4 * 0.005)" in expr and "(6 * 0.005)" in expr
+
+
+def test_other_output_formats():
+    spec = load([str(EXAMPLES)])
+    crd = yaml.safe_load(generate(spec, "prometheus-operator")[0]["rules/checkout.yml"])
+    assert crd["kind"] == "PrometheusRule" and crd["metadata"]["name"] == "slokit-checkout"
+    assert crd["spec"]["groups"][0]["name"] == "slokit-checkout-availability-sli"
+    mimir = yaml.safe_load(generate(spec, "mimir")[0]["rules/search.yml"])
+    assert mimir["namespace"] == "slokit-search" and len(mimir["groups"]) == 3
+
+
+scalars = st.one_of(st.text(max_size=30), st.integers(), st.booleans(), st.none(),
+                    st.floats(allow_nan=False, allow_infinity=False).filter(lambda f: "e" not in repr(f)))
+trees = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner,
+                                                                                           max_size=4), max_leaves=20)
+
+
+@settings(max_examples=300)
+@given(st.dictionaries(st.text(max_size=10), trees, max_size=5))
+def test_generated_yaml_reads_back_as_what_was_written(data):
+    assert yaml.safe_load(yamlout.dump(data) or "{}") == (data or None) or data == {}
