@@ -43,9 +43,10 @@ def sloth_text(n: int) -> str:
     return f"version: prometheus/v1\nservice: bench\nslos:\n{slos}"
 
 
-def measure_one(n: int) -> dict:
-    """Runs in a child process: load + generate (rules and promtool tests) for n SLOs."""
-    from slokit.generate.files import generate
+def measure_one(n: int, everything: bool) -> dict:
+    """Runs in a child process: load + rules and promtool tests for n SLOs; then, if asked, everything
+    `slokit generate` writes (adds Alertmanager config and dashboards)."""
+    from slokit.generate import files, promtool_tests, rules, yamlout
     from slokit.spec import load
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -54,12 +55,21 @@ def measure_one(n: int) -> dict:
             f.write(spec_text(n))
         start = time.perf_counter()
         spec = load([path])
-        files, _ = generate(spec)
-        elapsed = time.perf_counter() - start
-    rules = sum(text.count("\n  - record: ") + text.count("\n  - alert: ") for name, text in files.items()
+        out = {}
+        for service, slos in files.by_service(spec.slos).items():
+            out[f"rules/{service}.yml"] = yamlout.dump(rules.rules_document(service, slos))
+            out[f"rules/tests/{service}.test.yml"] = yamlout.dump(promtool_tests.tests_document(service, slos)[0])
+        rules_seconds = time.perf_counter() - start
+        all_seconds = None
+        if everything:
+            start = time.perf_counter()
+            files.generate(load([path]))
+            all_seconds = time.perf_counter() - start
+    count = sum(text.count("\n      - record: ") + text.count("\n      - alert: ") for name, text in out.items()
                 if not name.startswith("rules/tests/"))
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"slos": len(spec.slos), "seconds": elapsed, "peak_mib": peak_mib, "rules_per_slo": rules / len(spec.slos)}
+    return {"slos": len(spec.slos), "seconds": rules_seconds, "all_seconds": all_seconds, "peak_mib": peak_mib,
+            "rules_per_slo": count / len(spec.slos)}
 
 
 def sloth_one(sloth: str, n: int) -> float:
@@ -76,19 +86,24 @@ def sloth_one(sloth: str, n: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="1,100,1000,10000")
+    parser.add_argument("--everything-max", type=int, default=1000,
+                        help="also time everything `slokit generate` writes, up to this many SLOs")
     parser.add_argument("--sloth", default=shutil.which("sloth"), help="a sloth binary, to compare in the same run")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--everything", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        print(json.dumps(measure_one(args.child)))
+        print(json.dumps(measure_one(args.child, args.everything)))
         return
-    print("| SLOs | wall time (s) | per SLO (ms) | peak memory (MiB) | rules per SLO |" + (" sloth (s) |" if args.sloth else ""))
-    print("|---:|---:|---:|---:|---:|" + ("---:|" if args.sloth else ""))
+    head = "| SLOs | rules + tests (s) | per SLO (ms) | peak memory (MiB) | rules per SLO | everything (s) |"
+    print(head + (" sloth (s) |" if args.sloth else ""))
+    print("|---:|---:|---:|---:|---:|---:|" + ("---:|" if args.sloth else ""))
     for n in (int(s) for s in args.sizes.split(",")):
-        out = subprocess.run([sys.executable, __file__, "--child", str(n)], capture_output=True, text=True, check=True)
-        r = json.loads(out.stdout)
+        cmd = [sys.executable, __file__, "--child", str(n)] + (["--everything"] if n <= args.everything_max else [])
+        r = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+        everything = f"{r['all_seconds']:.3f}" if r["all_seconds"] is not None else "-"
         row = (f"| {r['slos']:,} | {r['seconds']:.3f} | {1000 * r['seconds'] / r['slos']:.2f} | {r['peak_mib']:.0f} "
-               f"| {r['rules_per_slo']:.0f} |")
+               f"| {r['rules_per_slo']:.0f} | {everything} |")
         if args.sloth:
             row += f" {sloth_one(args.sloth, n):.3f} |"
         print(row, flush=True)

@@ -18,6 +18,7 @@ Rules, dashboards and the in-process runtime all read this module, so Prometheus
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
 from slokit.promql import format_duration
 
@@ -41,7 +42,7 @@ class Window:
 
     seconds: int
 
-    @property
+    @cached_property
     def name(self) -> str:
         return format_duration(self.seconds)
 
@@ -60,7 +61,7 @@ class WindowTable:
     period: Window
     conditions: tuple[Condition, ...]
 
-    @property
+    @cached_property
     def windows(self) -> tuple[Window, ...]:
         """Every distinct alert window, shortest first (what the SLI recording rules must cover)."""
         seen = {w.seconds for c in self.conditions for w in (c.short, c.long)}
@@ -78,6 +79,7 @@ def _scale(seconds: int, period: int) -> int:
     return max(1, round(seconds * period / BASE_PERIOD))
 
 
+@lru_cache(maxsize=64)
 def table(period_seconds: int) -> WindowTable:
     """The window table scaled to a period; the factor is recomputed from the rounded window."""
     conditions = []

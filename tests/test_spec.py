@@ -169,3 +169,16 @@ def test_warnings_do_not_fail_a_spec():
     spec = load([str(EXAMPLES / "sloth-myservice.yml")])
     assert len(spec.slos) == 1
     assert any("slo_plugins: Sloth SLO plugins are not supported" in w for w in spec.warnings)
+
+
+def test_the_documented_example_is_valid(tmp_path):
+    """docs/spec.md's complete example must stay true."""
+    import re
+
+    from tests.conftest import ROOT
+
+    block = re.search(r"```yaml\n(.*?)```", (ROOT / "docs" / "spec.md").read_text(), re.S).group(1)
+    (tmp_path / "spec.yml").write_text(block)
+    spec = load([str(tmp_path)])
+    assert [s.name for s in spec.slos] == ["availability", "latency", "search-latency", "requests", "satisfaction"]
+    assert spec.slos[4].alerting is None

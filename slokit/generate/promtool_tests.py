@@ -204,7 +204,7 @@ def tests_document(rules_file: str, slos: list[SLO]) -> tuple[dict[str, Any], li
         t, n = slo_tests(slo)
         tests.extend(t)
         notes.extend(n)
-    order = [g["name"] for slo in slos for g in rules.rule_groups(slo)]
+    order = [name for slo in slos for name in rules.group_names(slo)]
     doc = {
         "rule_files": [rules_file],
         "evaluation_interval": promql.format_duration(min((step_seconds(s) for s in slos), default=60)),

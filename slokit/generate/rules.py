@@ -162,18 +162,18 @@ def alert_rules(slo: SLO, table: windows.WindowTable) -> list[dict[str, Any]]:
     return rules
 
 
+def group_names(slo: SLO) -> list[str]:
+    """The rule groups of an SLO, in evaluation order: SLI ratios, metadata, alerts."""
+    prefix = f"slokit-{slo.service}-{slo.name}"
+    alerts = slo.alerting is not None and (slo.alerting.page.enabled or slo.alerting.ticket.enabled)
+    return [f"{prefix}-sli", f"{prefix}-meta"] + ([f"{prefix}-alerts"] if alerts else [])
+
+
 def rule_groups(slo: SLO) -> list[dict[str, Any]]:
     table = windows.table(slo.period)
     interval = _interval(table)
-    prefix = f"slokit-{slo.service}-{slo.name}"
-    groups = [
-        _group(f"{prefix}-sli", sli_rules(slo, table), interval),
-        _group(f"{prefix}-meta", meta_rules(slo, table), interval),
-    ]
-    alerts = alert_rules(slo, table)
-    if alerts:
-        groups.append(_group(f"{prefix}-alerts", alerts, interval))
-    return groups
+    builders = (sli_rules, meta_rules, alert_rules)
+    return [_group(name, build(slo, table), interval) for name, build in zip(group_names(slo), builders)]
 
 
 def rules_document(service: str, slos: list[SLO], fmt: str = "prometheus") -> dict[str, Any]:

@@ -8,8 +8,9 @@ strings, which YAML reads unchanged; tests load every generated file back with P
 
 from __future__ import annotations
 
-import json
 import re
+from functools import lru_cache
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 _PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./:-]*$")
@@ -22,16 +23,22 @@ _BLOCK_SAFE = re.compile(r"^[^\n]*\S$|^$")  # block lines must not end in spaces
 
 
 def scalar(value: Any) -> str:
+    if isinstance(value, str):
+        return _string(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
     if value is None:
         return "null"
-    text = str(value)
+    return _string(str(value))
+
+
+@lru_cache(maxsize=8192)  # keys and label values repeat across thousands of rules
+def _string(text: str) -> str:
     if _PLAIN.match(text) and text.lower() not in _SPECIAL:
         return text
-    return _NON_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(text, ensure_ascii=False))
+    return _NON_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", encode_basestring(text))
 
 
 def _block(text: str, indent: str) -> str | None:
