@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
-from slokit import __version__
+from slokit import __version__, promql
 from slokit.generate import files as generated
+from slokit.generate.dashboards import DashboardError
 from slokit.generate.rules import FORMATS
-from slokit.spec import Spec, SpecError, load
+from slokit.spec import Problem, Spec, SpecError, load
+from slokit.spec.source import Doc, read_documents
+from slokit.apply import alertmanager as silences
+from slokit.spec import alertmanager as silence_groups
 
 EXIT_INVALID = 2
 
@@ -22,14 +29,19 @@ def read_specs(paths: tuple[str, ...]) -> Spec:
     try:
         spec = load(paths)
     except SpecError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        errors = sum(1 for p in exc.problems if not p.warning)
-        click.echo(f"{errors} error(s); nothing written", err=True)
-        sys.exit(EXIT_INVALID)
+        exit_invalid(exc)
     for warning in spec.warnings:
         click.echo(warning, err=True)
     return spec
+
+
+def exit_invalid(exc: SpecError, outcome: str = "nothing written") -> NoReturn:
+    """Print every problem (file:line: field: message) and exit 2."""
+    for problem in exc.problems:
+        click.echo(str(problem), err=True)
+    errors = sum(1 for p in exc.problems if not p.warning)
+    click.echo(f"{errors} error(s); {outcome}", err=True)
+    sys.exit(EXIT_INVALID)
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -81,7 +93,14 @@ def validate(paths: tuple[str, ...]) -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="prometheus", show_default=True,
               help="Rules as plain Prometheus rule files, a PrometheusRule CRD, or a Mimir/Cortex ruler namespace.")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if the files on disk differ from what would be generated.")
-def generate(paths: tuple[str, ...], out: str, fmt: str, check: bool) -> None:
+@click.option("--alertmanager-base", "am_base", type=click.Path(exists=True, dir_okay=False),
+              help="Your alertmanager.yml: alertmanager/alertmanager.yml is it plus the silence groups' routes, "
+                   "inhibit rules and time intervals (a re-run replaces slokit's parts, keeps yours).")
+@click.option("--dashboards-jsonnet", "dashboards_entry", type=click.Path(dir_okay=False), default=None,
+              help="Your jsonnet entry for OUT/dashboards/*.json (a function(model) that may import "
+                   "'slokit.libsonnet'; default: slokit's dashboards/lib/main.jsonnet).")
+def generate(paths: tuple[str, ...], out: str, fmt: str, check: bool, am_base: str | None,
+             dashboards_entry: str | None) -> None:
     """Generate Prometheus rules and promtool tests from specs.
 
     Output is deterministic: the same specs give byte-identical files, so they can be committed and
@@ -92,9 +111,17 @@ def generate(paths: tuple[str, ...], out: str, fmt: str, check: bool) -> None:
       slokit generate examples/ --out build/
       slokit generate slos/ --out deploy/ --format prometheus-operator
       slokit generate examples/ --out . --check     # CI: fail on drift
+      slokit generate slos/ --out build/ --alertmanager-base /etc/alertmanager/alertmanager.yml
     """
     spec = read_specs(paths)
-    files, notes = generated.generate(spec, fmt)
+    base = _alertmanager_base(am_base) if am_base else None
+    try:
+        files, notes = generated.generate(spec, fmt, dashboards_entry, alertmanager_base=base)
+    except SpecError as exc:
+        exit_invalid(exc)
+    except DashboardError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
     root = Path(out)
     if check:
         drift = [name for name, text in files.items() if _read(root / name) != text]
@@ -112,8 +139,231 @@ def generate(paths: tuple[str, ...], out: str, fmt: str, check: bool) -> None:
     click.echo(f"{len(spec.slos)} SLO(s) -> {len(files)} file(s) in {root}/")
 
 
+def _alertmanager_base(path: str) -> Doc:
+    """The --alertmanager-base file as a document (lines kept for messages); exit 2 if it is not YAML."""
+    try:
+        docs = read_documents(path, Path(path).read_text(encoding="utf-8"))
+    except SpecError as exc:
+        exit_invalid(exc)
+    if not docs:
+        exit_invalid(SpecError([Problem(path, 0, "", "empty: expected an Alertmanager config")]))
+    return docs[0]
+
+
 def _read(path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
     except OSError:
         return None
+
+
+@main.group()
+def apply() -> None:
+    """Push generated artefacts to running systems (Grafana)."""
+
+
+@apply.command("grafana")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--folder", default="SLOs", show_default=True, help="Folder title; created if missing.")
+@click.option("--folder-uid", default="slokit", show_default=True, help="Folder uid used when creating it.")
+@click.option("--dry-run", is_flag=True, help="Change nothing; show what would change, as a diff.")
+@click.option("--timeout", default=10.0, show_default=True, help="Seconds per request.")
+@click.option("--retries", default=3, show_default=True, help="Attempts per request on 5xx and connection errors.")
+def apply_grafana(paths: tuple[str, ...], folder: str, folder_uid: str, dry_run: bool, timeout: float,
+                  retries: int) -> None:
+    """Upload dashboards (from `slokit generate`) to Grafana, writing only those that changed.
+
+    Reads GRAFANA_URL and GRAFANA_TOKEN (a service account token) from the environment. Exits 1 when
+    any dashboard failed.
+
+    \b
+    Examples:
+      slokit apply grafana build/dashboards/ --dry-run
+      GRAFANA_URL=https://grafana.example.com GRAFANA_TOKEN=... slokit apply grafana build/dashboards/
+    """
+    from slokit.apply import grafana
+
+    def report(i: int, n: int, result: grafana.Result) -> None:
+        click.echo(f"[{i}/{n}] {result.line()}")
+        if dry_run and result.diff:
+            click.echo(result.diff, nl=False)
+
+    try:
+        dashboards = grafana.load(paths)
+        api = grafana.connect(timeout=timeout)
+        run = grafana.apply(api, dashboards, folder, folder_uid, dry_run,
+                            grafana.Retry(attempts=max(1, retries)), report)
+    except grafana.ApplyError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"folder {run.folder}")
+    click.echo(run.summary())
+    if run.counts()["failed"]:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("events", type=click.Path(exists=True, dir_okay=False))
+@click.option("--spec", "specs", multiple=True, required=True, type=click.Path(),
+              help="Spec files or folders (repeatable).")
+@click.option("--policy", "policy_file", type=click.Path(dir_okay=False),
+              help="Policy file; default: the `policy:` sections of the specs.")
+@click.option("--until", default="0s", show_default=True,
+              help="Go on this long after the last event (e.g. 2h) to see recoveries.")
+@click.option("--step", default=None, help="Evaluate every STEP of simulated time (default: one engine bucket).")
+def simulate(events: str, specs: tuple[str, ...], policy_file: str | None, until: str, step: str | None) -> None:
+    """Replay events through the burn-rate engine and a degrade policy; print every decision as JSON lines.
+
+    EVENTS is CSV (header `timestamp,slo,good,bad`, or `timestamp,slo,outcome`) or JSON lines with the same
+    keys. See docs/runtime.md.
+
+    \b
+    Example:
+      slokit simulate --spec examples/checkout.yml --policy examples/policy.yml events.csv --until 2h
+    """
+    import json
+
+    from slokit.promql import parse_duration
+    from slokit.runtime.policy import load_policy, policy_from_specs
+    from slokit.runtime.simulate import read_events, simulate as replay
+    from slokit.spec.source import Problem as PolicyProblem
+
+    spec = read_specs(specs)
+    try:
+        extra, every = parse_duration(until) if until not in ("0", "0s") else 0, parse_duration(step) if step else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    try:
+        policy = load_policy(policy_file, spec.slos) if policy_file else policy_from_specs(spec.slos)
+        if not policy.rules:
+            message = "no policy rules (give --policy or a `policy:` section)"
+            raise SpecError([PolicyProblem(policy_file or specs[0], 0, "", message)])
+        count = 0
+        for record in replay(read_events(events), policy, spec.slos, until=extra, step=every, file=events):
+            click.echo(json.dumps(record, sort_keys=True))
+            count += 1
+    except SpecError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(EXIT_INVALID)
+    click.echo(f"{count} transition(s)", err=True)
+
+
+@main.group()
+def silence() -> None:
+    """Silence a silence group's alerts through Alertmanager's v2 API.
+
+    The silences' matchers cover exactly the group's alerts: its SLOs' page and ticket alerts and the
+    symptom alerts it declares. Alertmanager's URL comes from --url or SLOKIT_ALERTMANAGER_URL; a bearer
+    token from SLOKIT_ALERTMANAGER_TOKEN(_FILE), or basic auth from SLOKIT_ALERTMANAGER_USER and
+    SLOKIT_ALERTMANAGER_PASSWORD(_FILE).
+
+    \b
+    Examples:
+      slokit silence add payments -s slos/ --duration 2h --comment "DB failover, CHG-1234"
+      slokit silence list -s slos/
+      slokit silence expire payments -s slos/
+    """
+
+
+_spec_option = click.option("-s", "--spec", "specs", multiple=True, required=True, type=click.Path(),
+                             help="Spec file or folder declaring the silence groups (repeatable).")
+_url_option = click.option("--url", envvar=silences.ENV_URL, help=f"Alertmanager base URL [env: {silences.ENV_URL}].")
+
+
+def _silence_group(specs: tuple[str, ...], name: str | None) -> list[silence_groups.Group]:
+    """The named group (or all) from the specs; exit 2 if there is no such group."""
+    found = silence_groups.groups(read_specs(specs).slos)[0]
+    if name is None:
+        return list(found.values())
+    if name not in found:
+        click.echo(f"no silence group {name!r} in {', '.join(specs)} (groups: {', '.join(found) or 'none'})", err=True)
+        sys.exit(EXIT_INVALID)
+    return [found[name]]
+
+
+def _run(actions: list[silences.Action], client: silences.Client | None) -> None:
+    """Print each action; send it unless this is a dry run (client None)."""
+    for action in actions:
+        if action.method is None:
+            click.echo(f"unchanged: {action.why}")
+        elif client is None:
+            body = f" {json.dumps(action.body, sort_keys=True)}" if action.body else ""
+            click.echo(f"would {action.method} {action.path}{body}  # {action.why}")
+        else:
+            answer = client.send(action)
+            created = f" -> {answer['silenceID']}" if isinstance(answer, dict) and "silenceID" in answer else ""
+            click.echo(f"{action.why}{created}")
+
+
+def _client(url: str | None) -> silences.Client:
+    try:
+        return silences.Client.from_env(url)
+    except silences.AlertmanagerError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@silence.command("add")
+@click.argument("group")
+@_spec_option
+@click.option("--duration", required=True, help="How long, e.g. 30m, 2h, 1d.")
+@click.option("--comment", required=True, help="Why (shown in Alertmanager), e.g. a change ticket.")
+@click.option("--author", default=lambda: os.environ.get("USER") or "slokit", show_default="$USER",
+              help="createdBy of the silences.")
+@_url_option
+@click.option("--dry-run", is_flag=True, help="Print the silences that would be created; send nothing (with a URL, "
+                                              "existing silences are read to show which would be reused).")
+def silence_add(group: str, specs: tuple[str, ...], duration: str, comment: str, author: str, url: str | None,
+                dry_run: bool) -> None:
+    """Silence GROUP's alerts for --duration; re-running reuses (or extends) an identical active silence."""
+    try:
+        length = timedelta(seconds=promql.parse_duration(duration))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--duration") from None
+    [target] = _silence_group(specs, group)
+    client = _client(url) if url or not dry_run else None
+    try:
+        # A dry run with a URL still reads the existing silences (a GET), so it shows what a real run would do.
+        existing = client.silences() if client else []
+        actions = silences.plan_add(target, existing, datetime.now(timezone.utc), length, author, comment)
+        _run(actions, None if dry_run else client)
+    except silences.AlertmanagerError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@silence.command("list")
+@click.argument("group", required=False)
+@_spec_option
+@_url_option
+@click.option("--all", "show_all", is_flag=True, help="Also list expired silences.")
+def silence_list(group: str | None, specs: tuple[str, ...], url: str | None, show_all: bool) -> None:
+    """List the silences of GROUP (or of every group): id, state, end, group, matchers, comment."""
+    targets = _silence_group(specs, group)
+    try:
+        existing = _client(url).silences()
+    except silences.AlertmanagerError as exc:
+        raise click.ClickException(str(exc)) from None
+    for target in targets:
+        for matchers in target.silences():
+            for s in silences.matching(existing, matchers, live_only=not show_all):
+                text = ", ".join(m.text() for m in matchers)
+                click.echo(f"{s['id']}  {s['status']['state']:<8} until {s['endsAt']}  {target.name}  "
+                           f"{{{text}}}  {s.get('comment', '')}")
+
+
+@silence.command("expire")
+@click.argument("group")
+@_spec_option
+@_url_option
+@click.option("--dry-run", is_flag=True, help="Print the silences that would be expired; expire nothing.")
+def silence_expire(group: str, specs: tuple[str, ...], url: str | None, dry_run: bool) -> None:
+    """Expire GROUP's active and pending silences (alerts notify again)."""
+    [target] = _silence_group(specs, group)
+    client = _client(url)
+    try:
+        actions = silences.plan_expire(target, client.silences())
+        _run(actions, None if dry_run else client)
+    except silences.AlertmanagerError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not actions:
+        click.echo(f"no active silences for group {group!r}")

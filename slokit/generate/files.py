@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from slokit.generate import promtool_tests, rules, yamlout
+from slokit.generate import alertmanager, dashboards, promtool_tests, rules, yamlout
 from slokit.spec.model import SLO, Spec
+from slokit.spec.source import Doc
 
 
 def by_service(slos: tuple[SLO, ...]) -> dict[str, list[SLO]]:
@@ -13,7 +14,9 @@ def by_service(slos: tuple[SLO, ...]) -> dict[str, list[SLO]]:
     return dict(sorted(out.items()))
 
 
-def generate(spec: Spec, fmt: str = "prometheus") -> tuple[dict[str, str], list[str]]:
+def generate(spec: Spec, fmt: str = "prometheus",
+             dashboards_entry: str | None = None,
+             alertmanager_base: Doc | None = None) -> tuple[dict[str, str], list[str]]:
     """Output files and notes (what generated tests could not assert)."""
     files: dict[str, str] = {}
     notes: list[str] = []
@@ -28,4 +31,18 @@ def generate(spec: Spec, fmt: str = "prometheus") -> tuple[dict[str, str], list[
             if skipped:
                 header += "\nNot asserted:\n" + "\n".join(f"  {n}" for n in skipped)
             files[f"rules/tests/{service}.test.yml"] = yamlout.dump(doc, header)
+    files.update(_dashboards(spec, dashboards_entry, notes))
+    am_config = alertmanager.config(spec.slos, alertmanager_base)  # SpecError on bad silence groups
+    if am_config is not None:
+        files["alertmanager/alertmanager.yml"] = yamlout.dump(am_config, alertmanager.HEADER)
     return files, notes
+
+
+def _dashboards(spec: Spec, entry: str | None, notes: list[str]) -> dict[str, str]:
+    """Grafana dashboards (dashboards/*.json), or a note when the optional jsonnet package is missing."""
+    try:
+        import _jsonnet  # noqa: F401
+    except ImportError:
+        notes.append("dashboards skipped: pip install 'slokit[dashboards]' for jsonnet")
+        return {}
+    return dashboards.files(spec.slos, entry)

@@ -7,6 +7,8 @@ without changing both sides.
 
 from __future__ import annotations
 
+from typing import Callable
+
 # Inbound HTTP requests (ASGI/WSGI middleware). One histogram: `_count` gives the request rate per
 # outcome, `_bucket` the latency SLI.
 HTTP_SERVER_DURATION = "slokit_http_server_request_duration_seconds"
@@ -26,3 +28,20 @@ UNMATCHED_ROUTE = "<unmatched>"
 BUCKETS: tuple[float, ...] = (
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0,
 )
+
+# Outbound HTTP calls: `peer` is the host[:port] called (bounded by the services an app talks to), never the
+# URL path. A call that got no response (connect error, timeout) has code NO_RESPONSE and is bad.
+HTTP_CLIENT_LABELS = ("service", "peer", "method", "code", "outcome")
+NO_RESPONSE = "0"
+
+# Any function measured with the decorator / context manager: dependency calls that are not HTTP.
+FUNCTION_DURATION = "slokit_function_duration_seconds"
+FUNCTION_LABELS = ("service", "function", "outcome")
+
+# HTTP methods kept as they are; anything else is recorded as OTHER so a client cannot mint label values.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
+OTHER_METHOD = "OTHER"
+
+# Called once per finished request with the classification already done: (route, outcome, seconds).
+# The in-process burn-rate engine subscribes here, so it never classifies a request a second time.
+Listener = Callable[[str, str, float], None]

@@ -6,7 +6,7 @@ import os
 from pathlib import Path as FilePath
 from typing import Iterable
 
-from slokit.spec import native, openslo
+from slokit.spec import alertmanager, native, openslo
 from slokit.spec.model import SLO, Spec
 from slokit.spec.source import Doc, Problem, SpecError, read_documents
 
@@ -56,6 +56,7 @@ def load(paths: Iterable[str]) -> Spec:
             slos.extend(native.read_slokit(doc))
         elif kind and kind.startswith("slokit/") and kind.count("/") == 2:
             continue  # another slokit document (e.g. slokit/policy/v1) beside the specs: not an SLO
+
         elif kind == "prometheus/v1":
             slos.extend(native.read_sloth(doc))
         elif kind is not None and (kind.startswith("openslo/") or isinstance(doc.data, list)):
@@ -69,6 +70,7 @@ def load(paths: Iterable[str]) -> Spec:
     for doc in docs:
         problems.extend(doc.problems)
     problems.extend(_duplicates(slos))
+    problems.extend(alertmanager.groups(slos)[1])
     problems.sort(key=lambda p: (p.file, p.line))
     if any(not p.warning for p in problems):
         raise SpecError(problems)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
+
+if TYPE_CHECKING:
+    from slokit.spec.alertmanager import Settings
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ class SLO:
     description: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     silence_group: str | None = None
+    alertmanager: Settings | None = None  # the silence group's routing settings (slokit.spec.alertmanager)
     # Sections later features read (Alertmanager routing, runtime policy); kept as parsed YAML.
     extra: dict[str, Any] = field(default_factory=dict)
     source: Source | None = field(default=None, compare=False)

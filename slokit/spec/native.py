@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from slokit import promql
 from slokit.instrument import contract
-from slokit.spec import common
+from slokit.spec import alertmanager, common
 from slokit.spec.model import SLI, SLO, EventsSLI, HttpSLI, LatencySLI, Source
 from slokit.spec.source import Doc, Fields, Path
 
@@ -26,6 +26,7 @@ def read_slokit(doc: Doc) -> list[SLO]:
     labels = common.check_labels(doc, top.at("labels"), top.str_map("labels"))
     period = common.check_period(doc, top.at("period"), top.str("period"), DEFAULT_PERIOD)
     extra = {k: top.data[k] for k in EXTRA_SECTIONS if top.has(k)}
+    top_alertmanager = alertmanager.parse(doc, top.at("alertmanager"), top.raw("alertmanager"))
     slos = []
     for i, item in enumerate(top.list("slos")):
         path: Path = ("slos", i)
@@ -48,6 +49,8 @@ def read_slokit(doc: Doc) -> list[SLO]:
             description=f.str("description", ""),
             labels={**labels, **common.check_labels(doc, f.at("labels"), f.str_map("labels"))},
             silence_group=f.str("silence_group") or top.str("silence_group"),
+            alertmanager=alertmanager.parse(doc, f.at("alertmanager"), f.raw("alertmanager"))
+            if f.has("alertmanager") else top_alertmanager,
             extra={**extra, **{k: f.data[k] for k in EXTRA_SECTIONS if f.has(k)}},
             source=Source(doc.file, doc.line(path), "slokit/v1"),
         ))

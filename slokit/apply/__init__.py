@@ -1,0 +1,1 @@
+"""Side effects on running systems (Alertmanager silences, ...); generation itself stays pure."""

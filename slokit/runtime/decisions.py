@@ -1,0 +1,119 @@
+"""Every decision transition, explained: a structured log line, Prometheus metrics, an OTel span event.
+
+Breakers, switches and the policy report here; nothing decides without saying why (SLO, windows, burn
+rates, thresholds). The last transitions are kept (bounded) for `status` and tests.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from slokit.runtime import metrics as m
+
+try:  # optional: only when opentelemetry-api is installed
+    from opentelemetry import trace as _otel_trace
+except ImportError:  # pragma: no cover - exercised where otel is absent
+    _otel_trace = None
+
+log = logging.getLogger("slokit.runtime")
+
+
+@dataclass(frozen=True)
+class Transition:
+    time: float
+    target: str  # "breaker:payments", "switch:recommendations"
+    from_state: str
+    to_state: str
+    reason: str  # "policy", "failure_rate", "slow_call_rate", "probes_passed", "override", "source_lost", ...
+    slo: str | None = None
+    burn: dict[str, float] = field(default_factory=dict)  # window name -> burn rate
+    threshold: float | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        out = {"time": self.time, "slo": self.slo, "target": self.target, "from": self.from_state,
+               "to": self.to_state, "reason": self.reason, "burn": self.burn}
+        if self.threshold is not None:
+            out["threshold"] = self.threshold
+        if self.detail:
+            out["detail"] = self.detail
+        return out
+
+
+class Metrics:
+    """The runtime's Prometheus metrics on one registry (a new one per instance unless given)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None):
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.breaker_state = Gauge(m.BREAKER_STATE, "Circuit breaker state: 0 closed, 1 open, 2 half-open.",
+                                   ["breaker"], registry=r)
+        self.switch_enabled = Gauge(m.SWITCH_ENABLED, "Degrade switch: 1 on, 0 degraded (off).", ["switch"],
+                                    registry=r)
+        self.transitions = Counter(m.DECISION_TRANSITIONS, "Decision transitions of breakers and switches.",
+                                   ["target", "from_state", "to_state"], registry=r)
+        self.burn_rate = Gauge(m.RUNTIME_BURN_RATE, "Burn rate per window as the runtime sees it.",
+                               ["slo_service", "slo_name", "slo_window"], registry=r)
+        self.source_errors = Counter(m.SOURCE_ERRORS, "Failed polls of the burn-rate source, by reason.",
+                                     ["reason"], registry=r)
+
+
+class Decisions:
+    """Where transitions go. Listeners (e.g. `slokit simulate`'s printer) get each Transition too."""
+
+    def __init__(self, metrics: Metrics | None = None, keep: int = 1000, logger: logging.Logger = log):
+        self.metrics = metrics or Metrics()
+        self.recent: collections.deque[Transition] = collections.deque(maxlen=keep)
+        self.listeners: list[Callable[[Transition], None]] = []
+        self.log = logger
+
+    def transition(self, t: Transition) -> None:
+        self.recent.append(t)
+        kind, _, name = t.target.partition(":")
+        self.metrics.transitions.labels(t.target, t.from_state, t.to_state).inc()
+        if kind == "breaker":
+            self.metrics.breaker_state.labels(name).set(m.STATE_VALUE[t.to_state])
+        elif kind == "switch":
+            self.metrics.switch_enabled.labels(name).set(1 if t.to_state == m.ON else 0)
+        record = t.as_json()
+        self.log.warning("slokit decision %s", json.dumps(record, sort_keys=True), extra={"slokit": record})
+        _span_event(t)
+        for listener in self.listeners:
+            listener(t)
+
+    def initial(self, target: str, state: str) -> None:
+        """Set a gauge for a target that exists but has not moved yet (dashboards see it from the start)."""
+        kind, _, name = target.partition(":")
+        if kind == "breaker":
+            self.metrics.breaker_state.labels(name).set(m.STATE_VALUE[state])
+        elif kind == "switch":
+            self.metrics.switch_enabled.labels(name).set(1 if state == m.ON else 0)
+
+    def source_error(self, reason: str, message: str) -> None:
+        self.metrics.source_errors.labels(reason).inc()
+        self.log.warning("slokit source error (%s): %s", reason, message,
+                         extra={"slokit": {"source_error": reason, "message": message}})
+
+    def burn(self, service: str, name: str, window: str, value: float) -> None:
+        self.metrics.burn_rate.labels(service, name, window).set(value)
+
+
+def _span_event(t: Transition) -> None:
+    if _otel_trace is None:
+        return
+    span = _otel_trace.get_current_span()
+    if not span.is_recording():
+        return
+    attributes: dict[str, Any] = {"slokit.target": t.target, "slokit.from": t.from_state, "slokit.to": t.to_state,
+                                  "slokit.reason": t.reason}
+    if t.slo:
+        attributes["slokit.slo"] = t.slo
+    for window, burn in t.burn.items():
+        attributes[f"slokit.burn.{window}"] = burn
+    span.add_event("slokit.decision", attributes)

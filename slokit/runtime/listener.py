@@ -1,0 +1,49 @@
+"""Feed the engine from slokit's middleware: `listener(route, outcome, duration_seconds)` per request.
+
+The `http` SLIs of the specs say which routes count for which SLO (no route: every route of the
+service) and whether the SLO is about latency; the same semantics as the generated rules, so the app's
+burn and Prometheus' agree. The route -> trackers table is built once: a call is one dict lookup plus
+one `record` per matching SLO. (The listener gets no method, so a spec's `method` filter is not applied.)
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from slokit.instrument import contract
+from slokit.runtime.engine import Engine, SLOTracker
+from slokit.spec.model import SLO, HttpSLI
+
+Listener = Callable[[str, str, float], None]
+_Entry = tuple[SLOTracker, float | None]  # tracker, latency threshold (None: availability)
+
+
+def request_listener(engine: Engine, slos: Sequence[SLO], service: str | None = None) -> Listener:
+    """A middleware listener recording each finished request into the engine's trackers."""
+    every: list[_Entry] = []
+    by_route: dict[str, list[_Entry]] = {}
+    for slo in slos:
+        sli = slo.sli
+        if not isinstance(sli, HttpSLI) or (service is not None and sli.service != service):
+            continue
+        tracker = engine.trackers.get(slo.id) or engine.add_slo(slo.id, slo.error_budget, slo.period)
+        entry = (tracker, sli.latency)
+        if sli.route is None:
+            every.append(entry)
+        else:
+            by_route.setdefault(sli.route, []).append(entry)
+    table = {route: tuple(entries + every) for route, entries in by_route.items()}
+    fallback = tuple(every)
+    good, bad = contract.GOOD, contract.BAD
+
+    def listener(route: str, outcome: str, duration_seconds: float) -> None:
+        if outcome != good and outcome != bad:
+            return  # a disconnect is neither good nor bad, as in the rules
+        for tracker, latency in table.get(route, fallback):
+            failed = (duration_seconds > latency) if latency is not None else outcome == bad
+            if failed:
+                tracker.record(0, 1)
+            else:
+                tracker.record(1, 0)
+
+    return listener

@@ -1,0 +1,133 @@
+"""Burn rates read from the recorded rules through any Prometheus-compatible HTTP API.
+
+Prometheus, Thanos, Mimir and VictoriaMetrics all answer `/api/v1/query`; one instant query per poll reads
+every `slo:sli_error:ratio_rate<window>` series of the SLOs. A failed poll (down, slow, garbage) never
+raises: it is counted (`slokit_runtime_source_errors_total{reason}`) and logged, and the last good answer
+is held for `stale_after` seconds. After that `burn_rates()` answers None and each rule falls back to its
+configured safe state, so a lost source neither crashes the app nor makes it flap.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from typing import Any, Mapping, Sequence
+
+import requests
+
+from slokit import promql
+from slokit.generate.rules import SLI_RECORD
+from slokit.runtime.clock import Clock, system_clock
+from slokit.runtime.decisions import Decisions
+from slokit.runtime.periodic import Periodic
+from slokit.runtime.policy import SourceConfig
+from slokit.spec.model import SLO
+
+log = logging.getLogger("slokit.runtime")
+
+
+class SourceError(Exception):
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+class PrometheusSource:
+    def __init__(self, config: SourceConfig, slos: Sequence[SLO], clock: Clock = system_clock,
+                 decisions: Decisions | None = None, environ: Mapping[str, str] = os.environ,
+                 session: requests.Session | None = None):
+        self.config, self.clock = config, clock
+        self.decisions = decisions or Decisions()
+        self.slos = {(s.service, s.name): s for s in slos}
+        self.session = session or requests.Session()
+        self.headers = {"Accept": "application/json"}
+        if config.auth_header_env and environ.get(config.auth_header_env):
+            self.headers["Authorization"] = environ[config.auth_header_env]
+        services = sorted({s.service for s in slos})
+        self.query = "{" + f'__name__=~"{SLI_RECORD}.+", slo_service=~' + promql.quote(
+            "|".join(_regex_escape(s) for s in services)) + "}"
+        self._answer: dict[str, dict[int, float]] = {}
+        self._answered_at: float | None = None
+        self._stale_reported = False
+        self._loop = Periodic("prometheus-source", self.poll, lambda: self.config.poll, first=True)
+
+    def poll(self) -> bool:
+        """Ask once; True if the answer was usable. Never raises for source faults."""
+        try:
+            answer = self._fetch()
+        except SourceError as exc:
+            self.decisions.source_error(exc.reason, f"{self.config.url}: {exc}")
+            return False
+        self._answer, self._answered_at, self._stale_reported = answer, self.clock(), False
+        return True
+
+    def _fetch(self) -> dict[str, dict[int, float]]:
+        url = self.config.url.rstrip("/") + "/api/v1/query"
+        try:
+            response = self.session.get(url, params={"query": self.query}, headers=self.headers,
+                                        timeout=self.config.timeout)
+        except requests.Timeout as exc:
+            raise SourceError("timeout", f"no answer within {self.config.timeout}s") from exc
+        except requests.RequestException as exc:
+            raise SourceError("connection", str(exc)) from exc
+        if response.status_code != 200:
+            raise SourceError("http_status", f"HTTP {response.status_code}: {response.text[:200]}")
+        try:
+            body = response.json()
+            if body.get("status") != "success":
+                raise SourceError("query_error", str(body.get("error", body))[:200])
+            result = body["data"]["result"]
+            if body["data"].get("resultType") != "vector" or not isinstance(result, list):
+                raise ValueError(f"expected a vector, got {body['data'].get('resultType')!r}")
+            return self._parse(result)
+        except SourceError:
+            raise
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+            raise SourceError("garbage", f"unusable answer: {exc}") from exc
+
+    def _parse(self, result: list[Any]) -> dict[str, dict[int, float]]:
+        out: dict[str, dict[int, float]] = {s.id: {} for s in self.slos.values()}
+        for sample in result:
+            labels = sample["metric"]
+            slo = self.slos.get((labels.get("slo_service"), labels.get("slo_name")))
+            if slo is None:
+                continue
+            window = promql.parse_duration(labels["slo_window"])
+            ratio = float(sample["value"][1])
+            if math.isnan(ratio):  # 0/0: no traffic in the window; no burn, as the alerts see it
+                continue
+            out[slo.id][window] = ratio / slo.error_budget
+        return out
+
+    @property
+    def age(self) -> float | None:
+        """Seconds since the last usable answer (None: never answered)."""
+        return None if self._answered_at is None else self.clock() - self._answered_at
+
+    def burn_rates(self, slo_id: str) -> dict[int, float] | None:
+        """The last answer while it is younger than `stale_after`; None after (the rules' safe state)."""
+        age = self.age
+        if age is None or age > self.config.stale_after:
+            if not self._stale_reported:
+                self._stale_reported = True
+                log.warning("slokit source %s has no answer younger than %ss: rules fall back to their safe state",
+                            self.config.url, self.config.stale_after,
+                            extra={"slokit": {"source_stale": self.config.url, "age": age}})
+            return None
+        return self._answer.get(slo_id, {})
+
+    def start(self) -> None:
+        """Poll now and then every `poll` seconds in a daemon thread until `stop()`."""
+        self._loop.start()
+
+    def stop(self) -> None:
+        self._loop.stop(self.config.timeout + 5)
+
+    @property
+    def running(self) -> bool:
+        return self._loop.running
+
+
+def _regex_escape(text: str) -> str:
+    return "".join("\\" + c if c in ".^$*+?()[]{}|\\" else c for c in text)

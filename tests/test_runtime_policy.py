@@ -1,0 +1,196 @@
+"""Degrade policy files: validation with file:line, hot reload, switches and their overrides."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+import pytest
+import requests
+from conftest import EXAMPLES
+
+from slokit.runtime import (Decisions, ManualClock, PolicyReloader, Runtime, Switches, admin_app, load_policy,
+                            parse_policy, policy_from_specs, request_listener)
+from slokit.spec import SpecError, load
+
+SLOS = load([str(EXAMPLES / "checkout.yml")]).slos
+GOOD_POLICY = """\
+version: slokit/policy/v1
+rules:
+  - name: protect
+    slo: checkout-availability
+    when: {severity: page}
+    recover: {burn_below: 1, windows: [5m], hold: 10m}
+    open_breakers: [payments]
+    disable_switches: [recommendations]
+"""
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(SpecError) as info:
+        parse_policy("policy.yml", text, SLOS)
+    return [str(p) for p in info.value.problems]
+
+
+def test_runtime_loads_specs_and_policy_files() -> None:
+    runtime = Runtime.load([str(EXAMPLES / "checkout.yml")], str(EXAMPLES / "policy.yml"), environ={})
+    assert set(runtime.breakers) == {"payments"} and runtime.breaker("payments").config.min_calls == 20
+    assert runtime.switches.names == ("gift-wrap-preview", "recommendations")
+    assert runtime.evaluate_every == 30.0  # one engine bucket of a 30d SLO
+
+
+def test_example_policy_is_valid_and_complete() -> None:
+    policy = load_policy(str(EXAMPLES / "policy.yml"), SLOS)
+    assert [r.name for r in policy.rules] == ["protect-checkout", "shed-extras-when-slow"]
+    assert policy.rules[0].hold == 600 and policy.rules[0].recover_windows == (300, 1800)
+    assert policy.breakers["payments"].slow_call_seconds == 2 and policy.breakers["payments"].min_calls == 20
+    assert set(policy.switches) == {"recommendations", "gift-wrap-preview"}
+
+
+def test_errors_name_file_line_and_field() -> None:
+    assert problems("""\
+version: slokit/policy/v1
+rules:
+  - name: protect
+    slo: checkout-availabilty
+    when: {severity: page}
+    open_breakers: [payments]
+  - name: slow
+    slo: checkout-latency
+    when:
+      burn_above: 6
+      windows: [30m, 7h]
+    recover: {burn_below: 8, hold: soon}
+    disable_switches: [recommendations]
+breakers:
+  payments: {failure_rate: 150, window: sliding}
+""") == [
+        "policy.yml:4: rules[0].slo: no SLO 'checkout-availabilty' in the specs "
+        "(did you mean 'checkout-availability'?)",
+        "policy.yml:11: rules[1].when.windows[1]: 7h is not a window of this SLO's table; use one of "
+        "5m, 30m, 1h, 2h, 6h, 1d, 3d",
+        "policy.yml:12: rules[1].recover.burn_below: 8 is above the trip threshold 6: the rule would flap; "
+        "recover below a lower burn (hysteresis)",
+        "policy.yml:12: rules[1].recover.hold: 'soon' is not a duration like 30s, 5m, 1h30m, 28d",
+        "policy.yml:15: breakers.payments.failure_rate: must be a percentage in (0, 100]",
+        "policy.yml:15: breakers.payments.window: must be one of count, time",
+    ]
+
+
+def test_a_rule_needs_a_condition_and_a_target() -> None:
+    assert problems("version: slokit/policy/v1\nrules:\n  - name: x\n    slo: checkout-latency\n    when: {}\n") == [
+        "policy.yml:5: rules[0].when: needs either severity (page|ticket) or burn_above with windows",
+        "policy.yml:3: rules[0]: needs open_breakers or disable_switches (a rule that does nothing is a mistake)",
+    ]
+
+
+def test_policy_inside_a_spec_keeps_file_and_line(write_spec) -> None:
+    path = write_spec("""\
+        version: slokit/v1
+        service: shop
+        slos:
+          - name: availability
+            objective: 99.9
+            sli: {http: {route: /buy}}
+            policy:
+              rules:
+                - name: protect
+                  when: {severity: page}
+                  open_breakers: [stock]
+                - name: typo
+                  when: {severity: pager}
+                  open_breakers: [stock]
+        """)
+    slos = load([str(path)]).slos
+    with pytest.raises(SpecError) as info:
+        policy_from_specs(slos)
+    assert [str(p) for p in info.value.problems] == [
+        f"{path}:13: slos[0].policy.rules[1].when.severity: must be one of page, ticket"]
+    path.write_text(path.read_text().replace("pager", "ticket"))
+    policy = policy_from_specs(load([str(path)]).slos)
+    assert [(r.name, r.slo, r.severity) for r in policy.rules] == [
+        ("protect", "shop-availability", "page"), ("typo", "shop-availability", "ticket")]
+
+
+def test_hot_reload_applies_good_files_and_keeps_the_old_policy_on_bad_ones(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yml"
+    path.write_text(GOOD_POLICY)
+    runtime = Runtime(load_policy(str(path), SLOS), SLOS, clock=ManualClock(), environ={})
+    reloader = PolicyReloader(str(path), SLOS, runtime)
+    assert not reloader.check()  # unchanged
+    path.write_text(GOOD_POLICY.replace("hold: 10m", "hold: 20m"))
+    assert reloader.check() and runtime.policy.rules[0].hold == 1200
+    path.write_text(GOOD_POLICY.replace("severity: page", "severity: pager"))
+    assert not reloader.check()
+    assert runtime.policy.rules[0].severity == "page" and runtime.policy.rules[0].hold == 1200
+    assert reloader.errors == [f"{path}:5: rules[0].when.severity: must be one of page, ticket"]
+    breaker = runtime.breaker("payments")
+    path.write_text(GOOD_POLICY.replace("[payments]", "[payments, search]"))
+    assert reloader.check() and runtime.breaker("payments") is breaker and "search" in runtime.breakers
+    assert reloader.errors == []
+
+
+def test_switch_overrides_from_env_and_file(tmp_path: Path) -> None:
+    overrides = tmp_path / "switches.yml"
+    overrides.write_text("recommendations: off\n")
+    path = tmp_path / "policy.yml"
+    path.write_text(GOOD_POLICY + f"switches:\n  gift-wrap: {{default: on}}\noverrides_file: {overrides}\n")
+    runtime = Runtime(load_policy(str(path), SLOS), SLOS, clock=ManualClock(),
+                      environ={"SLOKIT_SWITCH_GIFT_WRAP": "off"})
+    reloader = PolicyReloader(str(path), SLOS, runtime)
+    assert not runtime.enabled("recommendations") and not runtime.enabled("gift-wrap")
+    assert runtime.enabled("no-such-switch")  # a typo never turns a feature off
+    overrides.write_text("recommendations: auto\n")
+    reloader.check()
+    assert runtime.enabled("recommendations")
+    reasons = [(t.target, t.to_state, t.reason) for t in runtime.decisions.recent]
+    assert ("switch:recommendations", "on", "override:file") in reasons
+
+
+def test_admin_endpoint_needs_the_token() -> None:
+    switches = Switches({"recommendations": True}, ManualClock(), Decisions())
+    with pytest.raises(ValueError):
+        admin_app(switches, "")
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = make_server("127.0.0.1", 0, admin_app(switches, "s3cret"), handler_class=Quiet)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}/switches"
+    try:
+        assert requests.put(url + "/recommendations", data="off", timeout=5).status_code == 401
+        assert requests.put(url + "/recommendations", data="off", timeout=5,
+                            headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert switches.enabled("recommendations")
+        auth = {"Authorization": "Bearer s3cret"}
+        answer = requests.put(url + "/recommendations", data="off", headers=auth, timeout=5)
+        assert answer.status_code == 200 and answer.json()["enabled"] is False
+        assert not switches.enabled("recommendations")
+        assert requests.get(url, headers=auth, timeout=5).json()["recommendations"]["override_from"] == "http"
+        assert requests.put(url + "/nope", data="off", headers=auth, timeout=5).status_code == 404
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_requests_through_the_middleware_listener_open_the_breaker() -> None:
+    """The whole loop in-process: middleware calls -> engine -> page-level burn -> breaker open, switch off."""
+    clock = ManualClock()
+    runtime = Runtime(parse_policy("policy.yml", GOOD_POLICY, SLOS), SLOS, clock=clock, environ={})
+    listener = request_listener(runtime.engine, SLOS, service="checkout")
+    for second in range(7 * 3600):
+        for _ in range(10):
+            listener("/pay", "bad" if second >= 6 * 3600 else "good", 0.05)
+        clock.advance(1)
+        if second % 30 == 0:
+            runtime.evaluate()
+        if not runtime.breaker("payments").allow():
+            break
+    assert not runtime.enabled("recommendations")
+    # all-bad traffic: 1h reaches 14.4x after 0.0144 * 3600 = 52s (one bucket of slack)
+    assert 6 * 3600 + 52 <= clock.now <= 6 * 3600 + 52 + 31
