@@ -54,3 +54,20 @@ def test_python_dash_m_and_help():
     result = subprocess.run([sys.executable, "-m", "slokit", "generate", "--help"], capture_output=True, text=True)
     assert result.returncode == 0
     assert "slokit generate examples/ --out . --check" in result.stdout
+
+
+def test_validate_checks_policy_sections_in_specs(write_spec):
+    path = write_spec("""
+        version: slokit/v1
+        service: api
+        slos:
+          - name: a
+            objective: 99
+            sli: {http: {}}
+            policy:
+              rules:
+                - nmae: x
+    """)
+    result = run("validate", str(path))
+    assert result.exit_code == 2
+    assert f"{path}:9:" in result.output and "nmae" in result.output, result.output

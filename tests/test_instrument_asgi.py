@@ -51,6 +51,23 @@ def get(app: Any, *paths: str, method: str = "GET") -> list[int]:
     return asyncio.run(run())
 
 
+def call(app: Any, path: str, receive: Any = None) -> list[dict]:
+    """Call an ASGI app directly, as a server would, and return what it sent."""
+    sent: list[dict] = []
+
+    async def request() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
+             "method": "GET", "path": path, "raw_path": path.encode(), "root_path": "", "scheme": "http",
+             "query_string": b"", "headers": [], "server": ("test", 80), "client": ("test", 1)}
+    asyncio.run(asyncio.wait_for(app(scope, receive or request, send), timeout=5))
+    return sent
+
+
 def test_route_template_status_and_outcome_label_each_request() -> None:
     registry = CollectorRegistry()
     get(shop(registry), "/users/1", "/users/2", "/users/3?status=503", "/users/4?status=429",
@@ -155,26 +172,17 @@ def test_client_disconnect_mid_stream_is_its_own_outcome() -> None:
     app = Starlette(routes=[Route("/ticks", stream)])
     app.add_middleware(SLOMiddleware, service="shop", registry=registry)
 
-    async def run() -> None:
-        requested = False
+    requested = False
 
-        async def receive() -> dict:
-            nonlocal requested
-            if not requested:
-                requested = True
-                return {"type": "http.request", "body": b"", "more_body": False}
-            await asyncio.sleep(0.05)  # the client hangs up 50ms into the stream
-            return {"type": "http.disconnect"}
+    async def receive() -> dict:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.sleep(0.05)  # the client hangs up 50ms into the stream
+        return {"type": "http.disconnect"}
 
-        async def send(message: dict) -> None:
-            pass
-
-        scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
-                 "method": "GET", "path": "/ticks", "raw_path": b"/ticks", "root_path": "", "scheme": "http",
-                 "query_string": b"", "headers": [], "server": ("test", 80), "client": ("test", 1)}
-        await asyncio.wait_for(app(scope, receive, send), timeout=5)
-
-    asyncio.run(run())
+    call(app, "/ticks", receive)
     assert count(registry, "/ticks", "200", DISCONNECT) == 1
     assert count(registry, "/ticks", "200", GOOD) == count(registry, "/ticks", "200", BAD) == 0
 
@@ -219,3 +227,30 @@ def test_websocket_and_lifespan_scopes_pass_through() -> None:
     asyncio.run(middleware({"type": "lifespan"}, None, None))  # type: ignore[arg-type]
     assert seen == ["lifespan"]
     assert not [sample for family in registry.collect() for sample in family.samples]
+
+
+def test_metrics_endpoint_serves_the_contract_series() -> None:
+    from slokit.instrument import make_asgi_app
+
+    registry = CollectorRegistry()
+    app = shop(registry)
+    app.mount("/metrics", make_asgi_app(registry))
+
+    async def run() -> str:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            await client.get("/users/1")
+            return (await client.get("/metrics/")).text
+
+    text = asyncio.run(run())
+    assert 'slokit_http_server_request_duration_seconds_bucket{code="200",le="0.3",method="GET",outcome="good",' \
+           'route="/users/{id}",service="shop"} 1.0' in text
+
+
+def test_app_returning_without_a_response_is_a_server_error() -> None:
+    async def forgetful(scope: dict, receive: Any, send: Any) -> None:
+        return None
+
+    registry = CollectorRegistry()
+    assert call(SLOMiddleware(forgetful, "shop", registry=registry, route=lambda scope: "/pay"), "/pay") == []
+    assert count(registry, "/pay", "500", BAD) == 1

@@ -91,3 +91,21 @@ def test_httpx_async_transport(gateway: str) -> None:
 
     asyncio.run(calls())
     assert count(registry, gateway, "200", GOOD) == 5
+
+
+def test_otel_client_duration_per_semconv(gateway: str) -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    reader = InMemoryMetricReader()
+    transport = SLOTransport("checkout", registry=CollectorRegistry(), otel=MeterProvider(metric_readers=[reader]))
+    with httpx.Client(transport=transport) as client:
+        client.get(f"http://{gateway}/status/502")
+    [metric] = [m for rm in reader.get_metrics_data().resource_metrics for sm in rm.scope_metrics
+                for m in sm.metrics]
+    [point] = metric.data.data_points
+    host, port = gateway.split(":")
+    assert metric.name == "http.client.request.duration"
+    assert dict(point.attributes) == {
+        "server.address": host, "server.port": int(port), "http.request.method": "GET",
+        "http.response.status_code": 502, "error.type": "502", "slokit.outcome": "bad"}

@@ -97,3 +97,4 @@ def test_no_otlp_provider_without_an_endpoint(monkeypatch: Any) -> None:
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", raising=False)
     assert otlp_meter_provider("shop") is None
+

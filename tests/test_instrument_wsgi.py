@@ -86,3 +86,23 @@ def test_body_closed_before_its_end_is_a_disconnect() -> None:
     body.close()  # type: ignore[attr-defined]
     assert count(registry, "/stream", "200", DISCONNECT) == 1
     assert count(registry, "/stream", "200", GOOD) == 0
+
+
+def test_app_failing_mid_stream_is_bad() -> None:
+    def flaky(environ: dict, start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        yield b"first"
+        raise RuntimeError("lost the database mid-body")
+
+    registry = CollectorRegistry()
+    app = SLOWSGIMiddleware(flaky, "shop", registry=registry, route=Templates(["/report"]).wsgi())
+    response = Client(app).get("/report", buffered=False)
+    chunks = iter(response.response)
+    assert next(chunks) == b"first"
+    try:
+        next(chunks)
+    except RuntimeError:
+        pass
+    response.close()
+    assert count(registry, "/report", "500", BAD) == 1
+    assert count(registry, "/report", "200", DISCONNECT) == 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from slokit.generate.files import generate
 from slokit.spec import load
 from tests.conftest import EXAMPLES, ROOT, require
@@ -29,21 +31,16 @@ def test_committed_rules_pass_promtool_check_and_their_tests():
     assert tested.stdout.count("SUCCESS") == 3
 
 
-def test_generated_tests_catch_a_page_alert_that_is_too_slow(tmp_path):
-    """A page threshold of 50x instead of 14.4x detects a full outage too late: the test must fail."""
+@pytest.mark.parametrize("threshold, broken, failure", [
+    # A 50x page instead of 14.4x sees a full outage too late: the detection-time scenario fails.
+    ("(14.4 * 0.001)", "(50 * 0.001)", 'exp: {slo_severity="page"} 1E+00\n        got: nil'),
+    # A 4x page row instead of 6x pages on a 4.5x burn: the ticket-only scenario fails.
+    ("(6 * 0.001)", "(4 * 0.001)", 'got: {slo_severity="page"} 1E+00, {slo_severity="ticket"} 1E+00'),
+])
+def test_generated_tests_catch_a_wrong_threshold(tmp_path, threshold, broken, failure):
     write(generate(load([str(EXAMPLES / "checkout.yml")]))[0], tmp_path)
     rules_file = tmp_path / "rules" / "checkout.yml"
-    rules_file.write_text(rules_file.read_text().replace("(14.4 * 0.001)", "(50 * 0.001)"))
+    rules_file.write_text(rules_file.read_text().replace(threshold, broken))
     result = promtool("test", "rules", "rules/tests/checkout.test.yml", cwd=tmp_path)
     assert result.returncode == 1
-    assert 'exp: {slo_severity="page"} 1E+00\n        got: nil' in result.stderr
-
-
-def test_generated_tests_catch_a_ticket_that_pages(tmp_path):
-    """If the 6x page row were 4x, a 4.5x burn would page: the ticket-only scenario must fail."""
-    write(generate(load([str(EXAMPLES / "checkout.yml")]))[0], tmp_path)
-    rules_file = tmp_path / "rules" / "checkout.yml"
-    rules_file.write_text(rules_file.read_text().replace("(6 * 0.001)", "(4 * 0.001)"))
-    result = promtool("test", "rules", "rules/tests/checkout.test.yml", cwd=tmp_path)
-    assert result.returncode == 1
-    assert 'got: {slo_severity="page"} 1E+00, {slo_severity="ticket"} 1E+00' in result.stderr
+    assert failure in result.stderr

@@ -79,3 +79,33 @@ def test_bad_input_says_where(tmp_path: Path) -> None:
     bad_policy.write_text("version: slokit/policy/v1\nrules: []\nbreakers: {payments: {mode: sometimes}}\n")
     result = run("simulate", "--spec", SPEC, "--policy", str(bad_policy), str(events))
     assert result.exit_code == 2 and f"{bad_policy}:3: breakers.payments.mode: must be one of" in result.stderr
+
+
+def test_policy_from_the_spec_itself(write_spec, tmp_path: Path) -> None:
+    spec = write_spec("""\
+        version: slokit/v1
+        service: shop
+        slos:
+          - name: availability
+            objective: 99
+            sli: {http: {route: /buy}}
+            policy:
+              rules:
+                - name: shed
+                  when: {burn_above: 2, windows: [5m]}
+                  recover: {burn_below: 1, hold: 2m}
+                  disable_switches: [reviews]
+        """)
+    events = tmp_path / "events.csv"
+    rows = ["timestamp,slo,good,bad"] + [f"{t},shop-availability,{95 if 600 <= t < 900 else 100},"
+                                         f"{5 if 600 <= t < 900 else 0}" for t in range(0, 1800, 10)]
+    events.write_text("\n".join(rows) + "\n")
+    result = run("simulate", "--spec", str(spec), str(events), "--step", "10s")
+    assert result.exit_code == 0, result.output
+    moves = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(m["target"], m["to"]) for m in moves] == [("switch:reviews", "off"), ("switch:reviews", "on")]
+    # 5% errors burn 5x from t=600; the 5m window passes 2x once 40% of it is errors (t=720, on a 10s step)
+    assert moves[0]["time"] == 720
+    # errors stop at t=900; the 5m window is below 1x once under 6 of its 30 rows hold errors (t=1140),
+    # and the 2m hold ends at 1260 (one 30s bucket of slack)
+    assert abs(moves[1]["time"] - 1260) <= 30, moves[1]

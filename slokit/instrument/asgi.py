@@ -24,7 +24,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-_GOOD, _BAD, _DISCONNECT, _UNMATCHED = contract.GOOD, contract.BAD, contract.DISCONNECT, contract.UNMATCHED_ROUTE
+_BAD, _DISCONNECT, _UNMATCHED = contract.BAD, contract.DISCONNECT, contract.UNMATCHED_ROUTE
 _METHODS, _OTHER = contract.METHODS, contract.OTHER_METHOD
 
 

@@ -1,0 +1,244 @@
+"""`slokit demo`: the whole loop in about a minute, told as a timeline in the terminal.
+
+The checkout service (slokit/demo/service.py) runs on 127.0.0.1 with the middleware feeding the
+in-process runtime. A traffic thread calls it at a capped rate. After a calm start the payment gateway
+fails 30% of charges: /pay burns its error budget, the page-level burn is reached, the policy opens the
+payments breaker (the fallback answers) and switches recommendations off; the fault ends, and after the
+burn has stayed low for the hold time everything goes back. Time is compressed twice: the demo spec's 2h
+period scales the windows to seconds, and `--speed` runs the runtime's clock faster than the wall.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import click
+import requests
+from prometheus_client import CollectorRegistry
+
+from slokit.demo.service import Gateway, Served, create_app, serve
+from slokit.runtime import Decisions, Metrics, Runtime, Transition, policy_from_specs
+from slokit.spec import load
+from slokit.status import StatusBoard, slo_row
+
+SPEC = Path(__file__).with_name("demo.yml")
+SLO = "checkout-availability"
+CALM, FAULT, TAIL = 12.0, 18.0, 6.0  # story seconds: calm start, fault length, calm after recovery
+NO_FAULT_LENGTH = 30.0
+GIVE_UP = 120.0  # story seconds: the story must be over by then (exit 1 otherwise)
+FAILURE_RATIO = 0.3
+PROGRESS_EVERY = 2.0  # story seconds between timeline lines
+MAX_RATE = 160.0  # requests per wall second, whatever the speed
+
+
+class ScaledClock:
+    """Wall time running `speed` times faster from `start`: the runtime's injectable clock, sped up."""
+
+    def __init__(self, speed: float = 1.0, start: float | None = None):
+        self.speed = speed
+        self.start = time.time() if start is None else start
+
+    def __call__(self) -> float:
+        return self.start + (time.time() - self.start) * self.speed
+
+    def story(self) -> float:
+        """Story seconds since the start."""
+        return self() - self.start
+
+
+@dataclass
+class Counts:
+    pay_ok: int = 0
+    pay_failed: int = 0
+    pay_fallback: int = 0
+    recs_full: int = 0
+    recs_degraded: int = 0
+    unreachable: int = 0
+
+    def copy(self) -> "Counts":
+        return Counts(**self.__dict__)
+
+
+@dataclass
+class Traffic:
+    """Calls /pay (3 of 4 requests) and /recommendations at `rate` per wall second, on loopback only."""
+
+    url: str
+    rate: float
+    limit: float  # wall seconds: the thread stops by then whatever happens
+    events: "queue.Queue[tuple[str, object]]"
+    counts: Counts = field(default_factory=Counts)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="demo-traffic", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        interval, end = 1.0 / self.rate, time.monotonic() + self.limit
+        due, i, c = time.monotonic(), 0, self.counts
+        with requests.Session() as session:
+            while not self._stop.is_set() and time.monotonic() < end:
+                i += 1
+                try:
+                    if i % 4:
+                        r = session.post(self.url + "/pay", timeout=2)
+                        if r.status_code == 202:
+                            if not c.pay_fallback:
+                                self.events.put(("fallback", None))
+                            c.pay_fallback += 1
+                        elif r.ok:
+                            c.pay_ok += 1
+                        else:
+                            c.pay_failed += 1
+                    else:
+                        degraded = session.get(self.url + "/recommendations", timeout=2).json()["degraded"]
+                        if degraded and not c.recs_degraded:
+                            self.events.put(("degraded", None))
+                        c.recs_degraded += degraded
+                        c.recs_full += not degraded
+                except (requests.RequestException, ValueError, KeyError):
+                    c.unreachable += 1
+                due = max(due + interval, time.monotonic() - 1.0)  # never a burst to catch up
+                self._stop.wait(max(0.0, due - time.monotonic()))
+
+
+def _burns(burn: dict[str, float]) -> str:
+    return ", ".join(f"{w} {v:.1f}x" for w, v in burn.items())
+
+
+class Timeline:
+    """Prints the story: one line per event, a progress line every PROGRESS_EVERY story seconds."""
+
+    def __init__(self, echo: Callable[[str], None], clock: ScaledClock, runtime: Runtime, board: StatusBoard):
+        self.echo, self.clock, self.runtime, self.board = echo, clock, runtime, board
+        self.paged = False
+
+    def say(self, text: str, colour: str | None = None, bold: bool = False) -> None:
+        self.echo(click.style(f"[t+{self.clock.story():5.1f}s] {text}", fg=colour, bold=bold))
+
+    def transition(self, t: Transition) -> None:
+        kind, _, name = t.target.partition(":")
+        if t.reason == "policy" and not self.paged:
+            self.paged = True
+            self.say(f"PAGE-LEVEL BURN: {t.slo} burns {_burns(t.burn)}, above {t.threshold:g}x on both windows "
+                     "(the CheckoutAvailability page alert's condition)", "red", bold=True)
+        hold = next((r.hold for r in self.runtime.policy.rules if t.target in r.targets), 0.0)
+        why = {"policy": f"policy: {t.slo} burns {_burns(t.burn)} > {t.threshold:g}x",
+               "policy_recovered": f"policy recovered: {_burns(t.burn)} < {t.threshold:g}x for {hold:g}s"}
+        degraded = t.to_state in ("open", "off")
+        verb = {"breaker": "breaker", "switch": "switch"}.get(kind, kind)
+        self.say(f"{verb} {name}: {t.from_state} -> {t.to_state}  ({why.get(t.reason, t.reason)})",
+                 "red" if degraded else "green", bold=True)
+
+    def progress(self, delta: Counts) -> None:
+        row = slo_row(self.runtime.slos[SLO], self.runtime.source.burn_rates(SLO), self.board.ledger.remaining(SLO))
+        page = {w for c in row["conditions"] if c["severity"] == "page" for w in (c["short"], c["long"])}
+        colour = {"page": "red", "ticket": "yellow", "ok": None}
+        parts = [click.style(f"{w['window']} {w['burn'] or 0:5.1f}x", fg=colour.get(w["tier"]))
+                 for w in row["windows"] if w["window"] in page]
+        snap = row["budget_remaining"]
+        breaker = self.runtime.breaker("payments").state
+        recs = "on" if self.runtime.enabled("recommendations") else "OFF"
+        self.echo(f"[t+{self.clock.story():5.1f}s] /pay {delta.pay_ok:3d} ok {delta.pay_failed:3d} failed "
+                  f"{delta.pay_fallback:3d} fallback | burn {' '.join(parts)} | budget {(snap or 0) * 100:5.1f}% | "
+                  f"breaker {breaker} | recommendations {recs}")
+
+
+def _diff(now: Counts, before: Counts) -> Counts:
+    return Counts(**{k: v - getattr(before, k) for k, v in now.__dict__.items()})
+
+
+def run(speed: float = 1.0, fault: bool = True, keep_serving: bool = False, port: int = 0,
+        echo: Callable[[str], None] = click.echo) -> int:
+    """Tell the story; 0 when it went as told (or with no fault, nothing tripped), 1 otherwise."""
+    slos = load([str(SPEC)]).slos
+    registry = CollectorRegistry()
+    quiet = logging.getLogger("slokit.demo.decisions")  # the timeline says it; no log lines on stderr
+    quiet.propagate = False
+    quiet.addHandler(logging.NullHandler())
+    clock = ScaledClock(speed)
+    runtime = Runtime(policy_from_specs(slos), slos, clock=clock, decisions=Decisions(Metrics(registry), logger=quiet))
+    board = StatusBoard(runtime, slos, title="slokit demo: checkout")
+    gateway = Gateway()
+    served: Served = serve(create_app(runtime, board, gateway, registry), port)
+    events: queue.Queue[tuple[str, object]] = queue.Queue()
+    runtime.decisions.listeners.append(lambda t: events.put(("transition", t)))
+    traffic = Traffic(served.url, min(40.0 * speed, MAX_RATE), GIVE_UP / speed + 5, events)
+    timeline = Timeline(echo, clock, runtime, board)
+    echo(click.style(f"slokit demo: checkout on {served.url}  status page {served.url}/slokit/", bold=True))
+    echo(f"SLOs from {SPEC.name}: {', '.join(f'{s.id} {s.objective:g}%' for s in slos)} over a "
+         f"{board.snapshot()['slos'][0]['period']} period, so the page tier reads 1s+10s (>14.4x) and 5s+1m (>6x).")
+    echo(f"Time runs {speed:g}x; traffic {traffic.rate:.0f} req/s on loopback. "
+         + (f"At t+{CALM:g}s the payment gateway starts failing {FAILURE_RATIO:.0%} of charges for {FAULT:g}s."
+            if fault else "No fault this time: watch the burn stay at zero."))
+    runtime.start()
+    board.start(lambda: 0.5 / speed)
+    traffic.start()
+    status, injected, healed, recovered_at = 1, False, False, None
+    last, next_progress = traffic.counts.copy(), PROGRESS_EVERY
+    try:
+        while True:
+            while not events.empty():
+                kind, item = events.get()
+                if kind == "transition":
+                    timeline.transition(item)  # type: ignore[arg-type]
+                elif kind == "fallback":
+                    timeline.say("fallback serving: /pay answers 202 \"charge queued\" without calling the gateway",
+                                 "yellow")
+                elif kind == "degraded":
+                    timeline.say("degraded: /recommendations answers an empty list while its switch is off", "yellow")
+            now = clock.story()
+            if fault and not injected and now >= CALM:
+                injected, gateway.failure_ratio = True, FAILURE_RATIO
+                timeline.say(f"FAULT: the payment gateway fails {FAILURE_RATIO:.0%} of charges; /pay answers 503",
+                             "red", bold=True)
+            if injected and not healed and now >= CALM + FAULT:
+                healed, gateway.failure_ratio = True, 0.0
+                timeline.say("FAULT ENDS: the gateway is healthy again; the breaker stays open until the burn has "
+                             "stayed low for the hold time", "green", bold=True)
+            if now >= next_progress:
+                counts = traffic.counts.copy()
+                timeline.progress(_diff(counts, last))
+                last, next_progress = counts, next_progress + PROGRESS_EVERY
+            calm = runtime.breaker("payments").state == "closed" and runtime.enabled("recommendations")
+            if recovered_at is None and calm and (healed and timeline.paged or not fault and now >= NO_FAULT_LENGTH):
+                recovered_at = now
+            if recovered_at is not None and now >= recovered_at + (TAIL if fault else 0):
+                status = 0
+                break
+            if now >= GIVE_UP:
+                timeline.say("the story did not finish in time (was the machine too busy?)", "red")
+                break
+            time.sleep(min(0.1, 0.25 / speed))
+        traffic.stop()
+        c = traffic.counts
+        budget = board.ledger.remaining(SLO) or 0.0
+        echo(click.style(
+            f"done in {clock.story():.0f}s of story time: /pay {c.pay_ok} ok, {c.pay_failed} failed, "
+            f"{c.pay_fallback} from the fallback; {len(runtime.decisions.recent)} transition(s); "
+            f"{SLO} budget remaining {budget:.1%}", bold=True))
+        if keep_serving:
+            echo(f"serving {served.url}/slokit/ (JSON: {served.url}/slokit/status.json); Ctrl-C to stop")
+            while True:
+                time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        traffic.stop()
+        board.stop()
+        runtime.stop()
+        served.stop()
+    return status

@@ -1,0 +1,76 @@
+"""Error budget spent over the SLO period, in process: what the status page's "budget remaining" shows.
+
+The burn-rate engine keeps only the alert windows (the longest is a tenth of the period), so the period's
+budget needs its own ring. Each bucket (one shortest-window wide) keeps good/bad counts; the budget spent
+is the bucket burn rates integrated over time, divided by the period: `sum(burn_i * width) / period`.
+That is what Prometheus' `slo:period_error_budget_remaining:ratio` computes once a whole period of data
+exists; before that, time the process has not seen counts as clean (a fresh process starts at 100%).
+"""
+
+from __future__ import annotations
+
+import threading
+from array import array
+
+from slokit import windows
+from slokit.runtime.clock import Clock, system_clock
+
+
+class BudgetCounter:
+    """Good/bad counts of one SLO over its period. `record` has the tracker's signature (the listener calls it)."""
+
+    def __init__(self, error_budget: float, period: int, clock: Clock = system_clock):
+        self.error_budget, self.period, self.clock = error_budget, period, clock
+        self.width = float(windows.table(period).shortest.seconds)
+        self.size = max(1, round(period / self.width))
+        self._good = array("q", bytes(8 * self.size))
+        self._bad = array("q", bytes(8 * self.size))
+        self._cur = int(clock() // self.width)
+        self._lock = threading.Lock()
+
+    def _advance(self, idx: int) -> None:
+        """Empty the buckets time has moved past (lock held); at most one lap of the ring."""
+        for i in range(self._cur + 1, min(idx, self._cur + self.size) + 1):
+            self._good[i % self.size] = self._bad[i % self.size] = 0
+        self._cur = max(self._cur, idx)
+
+    def record(self, good: int = 0, bad: int = 0) -> None:
+        idx = int(self.clock() // self.width)
+        with self._lock:
+            if idx > self._cur:
+                self._advance(idx)
+            slot = self._cur % self.size
+            self._good[slot] += good
+            self._bad[slot] += bad
+
+    def spent(self) -> float:
+        """Share of the period's error budget spent in the last period (0.0 = none, 1.0 = all of it)."""
+        idx = int(self.clock() // self.width)
+        with self._lock:
+            if idx > self._cur:
+                self._advance(idx)
+            burn_seconds = 0.0
+            for good, bad in zip(self._good, self._bad):
+                if bad:
+                    burn_seconds += bad / (good + bad) / self.error_budget * self.width
+        return burn_seconds / self.period
+
+    def remaining(self) -> float:
+        return 1.0 - self.spent()
+
+
+class BudgetLedger:
+    """Budget counters by SLO id. Shaped like the engine (`trackers`, `add_slo`), so the runtime's
+    `request_listener(ledger, slos)` feeds it with the same route and latency semantics."""
+
+    def __init__(self, clock: Clock = system_clock):
+        self.clock = clock
+        self.trackers: dict[str, BudgetCounter] = {}
+
+    def add_slo(self, slo_id: str, error_budget: float, period: int) -> BudgetCounter:
+        counter = self.trackers[slo_id] = BudgetCounter(error_budget, period, self.clock)
+        return counter
+
+    def remaining(self, slo_id: str) -> float | None:
+        counter = self.trackers.get(slo_id)
+        return counter.remaining() if counter else None

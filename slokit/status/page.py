@@ -1,0 +1,144 @@
+"""The status page as one self-contained HTML document: server-rendered SVG charts, inline CSS, and a few
+lines of JavaScript that re-fetch the page every second. No build step, no CDN: it works offline."""
+
+from __future__ import annotations
+
+import math
+from html import escape
+from typing import Any, Sequence
+
+CSS = """
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#1d232a;background:#f6f7f9}
+h1{font-size:1.3rem;margin:0 0 .2rem} h2{font-size:1.05rem;margin:1.4rem 0 .5rem}
+.meta{color:#5b6570;margin-bottom:1rem} table{border-collapse:collapse;background:#fff;width:100%}
+th,td{padding:.45rem .6rem;border-bottom:1px solid #e3e6ea;text-align:left;vertical-align:top}
+th{font-weight:600;color:#5b6570;font-size:.85rem}
+.tier-ok{background:#e3f4e8;color:#13622e}.tier-ticket{background:#fff1cc;color:#7a5300}
+.tier-page{background:#fde0de;color:#9d1c13}.tier-unknown{background:#eceef1;color:#5b6570}
+.burn{display:inline-block;margin:0 .25rem .25rem 0;padding:.05rem .4rem;border-radius:4px;font-variant-numeric:tabular-nums}
+.badge{display:inline-block;padding:.1rem .55rem;border-radius:9px;font-weight:600}
+.state-closed,.state-on{background:#e3f4e8;color:#13622e}.state-open,.state-off{background:#fde0de;color:#9d1c13}
+.state-half_open{background:#fff1cc;color:#7a5300} .why{color:#5b6570;font-size:.85rem}
+svg{background:#fff;border:1px solid #e3e6ea} .charts{display:flex;gap:.8rem;flex-wrap:wrap}
+.charts figure{margin:0} figcaption{font-size:.8rem;color:#5b6570}
+"""
+
+REFRESH = """
+setInterval(async () => {
+  try {
+    const html = await (await fetch(location.href, {cache: "no-store"})).text();
+    const next = new DOMParser().parseFromString(html, "text/html").querySelector("main");
+    if (next) document.querySelector("main").replaceWith(next);
+  } catch (e) { /* the service went away: keep the last picture */ }
+}, 1000);
+"""
+
+LINE_COLOURS = ("#2f6fd0", "#d0552f", "#7a4fc2", "#2f9d6a")
+
+
+def _fmt_burn(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}x"
+
+
+def _fmt_budget(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.1f}%"
+
+
+def chart(times: Sequence[float], series: Sequence[tuple[str, Sequence[float | None]]], top: float,
+          marks: Sequence[tuple[float, str]] = (), bottom: float = 0.0, width: int = 300, height: int = 90) -> str:
+    """A small line chart as inline SVG: `series` over `times`, horizontal `marks` (thresholds) dashed."""
+    pad = 4
+    span_t = (times[-1] - times[0]) if len(times) > 1 else 1.0
+    span_y = (top - bottom) or 1.0
+
+    def x(t: float) -> float:
+        return pad + (t - times[0]) / span_t * (width - 2 * pad)
+
+    def y(v: float) -> float:
+        return height - pad - (min(max(v, bottom), top) - bottom) / span_y * (height - 2 * pad)
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img">']
+    for value, label in marks:
+        parts.append(f'<line x1="{pad}" x2="{width - pad}" y1="{y(value):.1f}" y2="{y(value):.1f}" stroke="#9d1c13" '
+                     f'stroke-dasharray="4 3" stroke-width="1"><title>{escape(label)}</title></line>')
+    for i, (label, values) in enumerate(series):
+        points = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in zip(times, values) if v is not None)
+        if points:
+            parts.append(f'<polyline fill="none" stroke="{LINE_COLOURS[i % len(LINE_COLOURS)]}" stroke-width="1.6" '
+                         f'points="{points}"><title>{escape(label)}</title></polyline>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _charts(row: dict[str, Any]) -> str:
+    history = row["history"]
+    times = history["time"]
+    if len(times) < 2:
+        return '<div class="why">collecting…</div>'
+    page = next((c for c in row["conditions"] if c["severity"] == "page"), row["conditions"][0])
+    shown = [(f'{w} burn', history["burn"].get(w, [])) for w in (page["short"], page["long"])]
+    peak = max([v for _, values in shown for v in values if v is not None] + [0.0])
+    burn_svg = chart(times, shown, max(page["factor"] * 1.5, peak * 1.1), [(page["factor"], f'page {page["factor"]}x')])
+    budget = [None if v is None else v * 100 for v in history["budget"]]
+    low = min([v for v in budget if v is not None] + [100.0])
+    bottom = min(90.0, math.floor(low / 10) * 10)  # a 1% drop is visible, a negative budget still fits
+    budget_svg = chart(times, [("budget remaining %", budget)], 100.0, bottom=bottom)
+    span = times[-1] - times[0]
+    return (f'<div class="charts"><figure>{burn_svg}<figcaption>burn {page["short"]} (blue), {page["long"]} (red), '
+            f'page at {page["factor"]:g}x, last {span:.0f}s</figcaption></figure>'
+            f'<figure>{budget_svg}<figcaption>budget remaining ({bottom:g}–100%), last {span:.0f}s</figcaption></figure></div>')
+
+
+def _why(last: dict[str, Any] | None, started: float) -> str:
+    """The last transition of a breaker or switch, in words."""
+    if not last:
+        return '<span class="why">no transition yet</span>'
+    burn = ", ".join(f"{w} {_fmt_burn(v)}" for w, v in last.get("burn", {}).items())
+    threshold = f' vs {last["threshold"]:g}x' if last.get("threshold") is not None else ""
+    slo = f' · {escape(last["slo"])}' if last.get("slo") else ""
+    return (f'{escape(last["from"])} → {escape(last["to"])} <span class="why">at t+{last["time"] - started:.1f}s · '
+            f'{escape(last["reason"])}{slo}{" · " + escape(burn) if burn else ""}{threshold}</span>')
+
+
+def render(snapshot: dict[str, Any]) -> str:
+    """The whole page for one snapshot."""
+    started, now = snapshot["started"], snapshot["time"]
+    slo_rows = []
+    for row in snapshot["slos"]:
+        burns = "".join(f'<span class="burn tier-{w["tier"] if w["burn"] is not None else "unknown"}" '
+                        f'data-window="{escape(w["window"])}">{escape(w["window"])} {_fmt_burn(w["burn"])}</span>'
+                        for w in row["windows"])
+        slo_rows.append(
+            f'<tr class="slo" data-slo="{escape(row["id"])}" data-state="{escape(row["state"])}">'
+            f'<td><b>{escape(row["id"])}</b><div class="why">{escape(row["description"])}</div></td>'
+            f'<td>{row["objective"]:g}% / {escape(row["period"])}</td><td>{escape(row["sli"])}</td>'
+            f'<td>{_fmt_budget(row["budget_remaining"])}</td>'
+            f'<td><span class="badge tier-{escape(row["state"])}">{escape(row["state"])}</span></td>'
+            f'<td>{burns}</td></tr><tr class="charts-row"><td colspan="6">{_charts(row)}</td></tr>')
+    breakers = "".join(
+        f'<tr class="breaker" data-breaker="{escape(b["name"])}" data-state="{escape(b["state"])}">'
+        f'<td><b>{escape(b["name"])}</b></td><td><span class="badge state-{escape(b["state"])}">{escape(b["state"])}</span></td>'
+        f'<td>{_why(b["last"], started)}</td></tr>' for b in snapshot["breakers"])
+    switches = "".join(
+        f'<tr class="switch" data-switch="{escape(s["name"])}" data-state="{escape(s["state"])}">'
+        f'<td><b>{escape(s["name"])}</b></td><td><span class="badge state-{escape(s["state"])}">{escape(s["state"])}</span></td>'
+        f'<td>{_why(s["last"], started)}</td></tr>' for s in snapshot["switches"])
+    empty = '<tr><td colspan="3" class="why">none</td></tr>'
+    title = escape(snapshot["title"])
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>{title}</title><style>{CSS}</style></head>
+<body><main>
+<h1>{title}</h1>
+<div class="meta">t+{now - started:.1f}s since start · refreshes every second · <a href="status.json">status.json</a></div>
+<h2>SLOs</h2>
+<table id="slos"><thead><tr><th>SLO</th><th>objective</th><th>SLI (errors)</th><th>budget remaining</th><th>state</th>
+<th>burn per window</th></tr></thead><tbody>{"".join(slo_rows)}</tbody></table>
+<h2>Circuit breakers</h2>
+<table id="breakers"><thead><tr><th>breaker</th><th>state</th><th>last transition and why</th></tr></thead>
+<tbody>{breakers or empty}</tbody></table>
+<h2>Degrade switches</h2>
+<table id="switches"><thead><tr><th>switch</th><th>state</th><th>last transition and why</th></tr></thead>
+<tbody>{switches or empty}</tbody></table>
+</main><script>{REFRESH}</script></body></html>
+"""
