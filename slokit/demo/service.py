@@ -78,7 +78,7 @@ def create_app(runtime: Runtime, board: StatusBoard, gateway: Gateway, registry:
         return _json(start_response, "404 Not Found", {"error": "no such route"})
 
     return SLOWSGIMiddleware(app, service="checkout", registry=registry, listener=board.listener(),
-                             route=Templates([*ROUTES, STATUS_PREFIX + "/{page}"]).wsgi())
+                             route=Templates([*ROUTES, STATUS_PREFIX + "/", STATUS_PREFIX + "/{page}"]).wsgi())
 
 
 class _Server(ThreadingMixIn, WSGIServer):

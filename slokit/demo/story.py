@@ -22,6 +22,7 @@ import click
 import requests
 from prometheus_client import CollectorRegistry
 
+from slokit import windows
 from slokit.demo.service import Gateway, Served, create_app, serve
 from slokit.runtime import Decisions, Metrics, Runtime, Transition, policy_from_specs
 from slokit.spec import load
@@ -61,7 +62,7 @@ class Counts:
     recs_degraded: int = 0
     unreachable: int = 0
 
-    def copy(self) -> "Counts":
+    def copy(self) -> Counts:
         return Counts(**self.__dict__)
 
 
@@ -72,7 +73,7 @@ class Traffic:
     url: str
     rate: float
     limit: float  # wall seconds: the thread stops by then whatever happens
-    events: "queue.Queue[tuple[str, object]]"
+    events: queue.Queue[tuple[str, object]]
     counts: Counts = field(default_factory=Counts)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -168,19 +169,25 @@ def run(speed: float = 1.0, fault: bool = True, keep_serving: bool = False, port
     registry = CollectorRegistry()
     quiet = logging.getLogger("slokit.demo.decisions")  # the timeline says it; no log lines on stderr
     quiet.propagate = False
-    quiet.addHandler(logging.NullHandler())
+    if not quiet.handlers:
+        quiet.addHandler(logging.NullHandler())
     clock = ScaledClock(speed)
     runtime = Runtime(policy_from_specs(slos), slos, clock=clock, decisions=Decisions(Metrics(registry), logger=quiet))
     board = StatusBoard(runtime, slos, title="slokit demo: checkout")
     gateway = Gateway()
-    served: Served = serve(create_app(runtime, board, gateway, registry), port)
+    try:
+        served: Served = serve(create_app(runtime, board, gateway, registry), port)
+    except OSError as exc:  # the port is taken
+        raise click.ClickException(f"cannot serve on 127.0.0.1:{port}: {exc}") from None
     events: queue.Queue[tuple[str, object]] = queue.Queue()
     runtime.decisions.listeners.append(lambda t: events.put(("transition", t)))
     traffic = Traffic(served.url, min(40.0 * speed, MAX_RATE), GIVE_UP / speed + 5, events)
     timeline = Timeline(echo, clock, runtime, board)
     echo(click.style(f"slokit demo: checkout on {served.url}  status page {served.url}/slokit/", bold=True))
+    table = windows.table(runtime.slos[SLO].period)
+    page = " or ".join(f"{c.short.name}+{c.long.name} (>{c.factor:g}x)" for c in table.by_severity("page"))
     echo(f"SLOs from {SPEC.name}: {', '.join(f'{s.id} {s.objective:g}%' for s in slos)} over a "
-         f"{board.snapshot()['slos'][0]['period']} period, so the page tier reads 1s+10s (>14.4x) and 5s+1m (>6x).")
+         f"{table.period.name} period, so the page tier reads {page}.")
     echo(f"Time runs {speed:g}x; traffic {traffic.rate:.0f} req/s on loopback. "
          + (f"At t+{CALM:g}s the payment gateway starts failing {FAILURE_RATIO:.0%} of charges for {FAULT:g}s."
             if fault else "No fault this time: watch the burn stay at zero."))

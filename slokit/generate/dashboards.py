@@ -179,10 +179,23 @@ def render(dashboard: dict[str, Any]) -> str:
 
 
 def files(slos: tuple[SLO, ...] | list[SLO], entry: Path | str | None = None) -> dict[str, str]:
-    """{`dashboards/<uid>.json`: text} for `slokit generate`; nothing when there are no SLOs."""
+    """{`dashboards/<uid>.json`: text} for `slokit generate`; nothing when there are no SLOs.
+
+    The entry runs once per service, over a model holding that service alone: jsonnet keeps every
+    value of an evaluation alive, so one run over 1,000 SLOs took 1.7 GB and 60 s, one run per service
+    150 MB and 38 s. Dashboards that several runs return (the overview) must come out identical.
+    """
     if not slos:
         return {}
-    return {f"{OUT_DIR}/{d['uid']}.json": render(d) for d in evaluate(model(slos), entry)}
+    full = model(slos)
+    out: dict[str, str] = {}
+    for service in full["services"]:
+        for dashboard in evaluate(dict(full, services=[service], slos=service["slos"]), entry):
+            name, text = f"{OUT_DIR}/{dashboard['uid']}.json", render(dashboard)
+            if out.setdefault(name, text) != text:
+                raise DashboardError(f"{entry or DEFAULT_ENTRY}: dashboard {dashboard['uid']!r} differs between "
+                                     "services; a dashboard over several services must not read model.slos")
+    return dict(sorted(out.items()))
 
 
 def panels(dashboard: dict[str, Any]) -> Iterator[dict[str, Any]]:

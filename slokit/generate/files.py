@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 from slokit.generate import alertmanager, dashboards, promtool_tests, rules, yamlout
 from slokit.spec.model import SLO, Spec
 from slokit.spec.source import Doc
@@ -18,6 +20,16 @@ def generate(spec: Spec, fmt: str = "prometheus",
              dashboards_entry: str | None = None,
              alertmanager_base: Doc | None = None) -> tuple[dict[str, str], list[str]]:
     """Output files and notes (what generated tests could not assert)."""
+    files, notes = rule_files(spec, fmt)
+    files.update(_dashboards(spec, dashboards_entry, notes))
+    am_config = alertmanager.config(spec.slos, alertmanager_base)  # SpecError on bad silence groups
+    if am_config is not None:
+        files["alertmanager/alertmanager.yml"] = yamlout.dump(am_config, alertmanager.HEADER)
+    return files, notes
+
+
+def rule_files(spec: Spec, fmt: str = "prometheus") -> tuple[dict[str, str], list[str]]:
+    """Rules per service and, for plain Prometheus rules, their promtool tests."""
     files: dict[str, str] = {}
     notes: list[str] = []
     for service, slos in by_service(spec.slos).items():
@@ -31,18 +43,12 @@ def generate(spec: Spec, fmt: str = "prometheus",
             if skipped:
                 header += "\nNot asserted:\n" + "\n".join(f"  {n}" for n in skipped)
             files[f"rules/tests/{service}.test.yml"] = yamlout.dump(doc, header)
-    files.update(_dashboards(spec, dashboards_entry, notes))
-    am_config = alertmanager.config(spec.slos, alertmanager_base)  # SpecError on bad silence groups
-    if am_config is not None:
-        files["alertmanager/alertmanager.yml"] = yamlout.dump(am_config, alertmanager.HEADER)
     return files, notes
 
 
 def _dashboards(spec: Spec, entry: str | None, notes: list[str]) -> dict[str, str]:
     """Grafana dashboards (dashboards/*.json), or a note when the optional jsonnet package is missing."""
-    try:
-        import _jsonnet  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("_gojsonnet") is None and importlib.util.find_spec("_jsonnet") is None:
         notes.append("dashboards skipped: pip install 'slokit[dashboards]' for jsonnet")
         return {}
     return dashboards.files(spec.slos, entry)

@@ -45,3 +45,12 @@ OTHER_METHOD = "OTHER"
 # Called once per finished request with the classification already done: (route, outcome, seconds).
 # The in-process burn-rate engine subscribes here, so it never classifies a request a second time.
 Listener = Callable[[str, str, float], None]
+
+# --- Retries (slokit.retry; appended by the release-gate/retry work) --------------------------------------
+# One count per retry decision on an outbound call that failed retryably: `decision` says whether it was
+# retried or why not. `peer` is host:port as for HTTP_CLIENT_DURATION (or the function name for the decorator).
+RETRIES = "slokit_client_retries_total"
+RETRY_LABELS = ("service", "peer", "decision")
+RETRIED = "retried"
+RETRY_REFUSALS = ("budget_exhausted", "breaker_open", "burning", "not_idempotent", "attempts_exhausted",
+                  "retry_after_too_long")

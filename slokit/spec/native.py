@@ -9,6 +9,7 @@ from __future__ import annotations
 from slokit import promql
 from slokit.instrument import contract
 from slokit.spec import alertmanager, common
+from slokit.spec import gate as gate_section
 from slokit.spec.model import SLI, SLO, EventsSLI, HttpSLI, LatencySLI, Source
 from slokit.spec.source import Doc, Fields, Path
 
@@ -54,6 +55,7 @@ def read_slokit(doc: Doc) -> list[SLO]:
             extra={**extra, **{k: f.data[k] for k in EXTRA_SECTIONS if f.has(k)}},
             source=Source(doc.file, doc.line(path), "slokit/v1"),
         ))
+        gate_section.validate(doc, path, f.has("gate"), slos[-1])
     return slos
 
 

@@ -97,15 +97,12 @@ class StatusBoard:
 
     def listener(self) -> Listener:
         """The middleware listener: feeds the runtime's engine (if it has one) and the budget ledger."""
-        parts = [request_listener(self.ledger, self.slos)]  # type: ignore[arg-type]  # same shape as Engine
-        if self.runtime.engine is not None:
-            parts.insert(0, request_listener(self.runtime.engine, self.slos))
-        first, *rest = parts
+        engine = self.runtime.listener()  # a no-op when the runtime reads Prometheus
+        ledger = request_listener(self.ledger, self.slos)  # type: ignore[arg-type]  # shaped like Engine
 
         def listener(route: str, outcome: str, duration_seconds: float) -> None:
-            first(route, outcome, duration_seconds)
-            for part in rest:
-                part(route, outcome, duration_seconds)
+            engine(route, outcome, duration_seconds)
+            ledger(route, outcome, duration_seconds)
 
         return listener
 

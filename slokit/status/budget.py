@@ -5,6 +5,7 @@ budget needs its own ring. Each bucket (one shortest-window wide) keeps good/bad
 is the bucket burn rates integrated over time, divided by the period: `sum(burn_i * width) / period`.
 That is what Prometheus' `slo:period_error_budget_remaining:ratio` computes once a whole period of data
 exists; before that, time the process has not seen counts as clean (a fresh process starts at 100%).
+The bucket being filled is left out until it is done, so the figure never goes back up by a blip.
 """
 
 from __future__ import annotations
@@ -49,9 +50,9 @@ class BudgetCounter:
         with self._lock:
             if idx > self._cur:
                 self._advance(idx)
-            burn_seconds = 0.0
-            for good, bad in zip(self._good, self._bad):
-                if bad:
+            burn_seconds, current = 0.0, self._cur % self.size
+            for slot, (good, bad) in enumerate(zip(self._good, self._bad)):
+                if bad and slot != current:  # the current bucket's ratio still moves: counted once it is done
                     burn_seconds += bad / (good + bad) / self.error_budget * self.width
         return burn_seconds / self.period
 

@@ -34,7 +34,10 @@ def from_service(url: str, timeout: float = 5.0) -> dict[str, Any]:
     """The snapshot a status page serves; `url` is its JSON endpoint or the page (status.json is added)."""
     if not url.endswith(".json"):
         url = url.rstrip("/") + "/status.json"
-    return _get(url, None, timeout, None)
+    snapshot = _get(url, None, timeout, None)
+    if not isinstance(snapshot, dict) or not {"slos", "breakers", "switches"} <= snapshot.keys():
+        raise StatusError(f"{url} is not a slokit status endpoint (no slos, breakers and switches)")
+    return snapshot
 
 
 class Prometheus:

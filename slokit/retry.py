@@ -1,0 +1,357 @@
+"""Retries that respect the error budget: backoff with full jitter, a retry budget, no retries into an outage.
+
+    policy = RetryPolicy("checkout", peer_breaker=breaker, burning=page_burning(engine, gateway_slo))
+    session.mount("https://gateway/", RetryAdapter(policy))                    # requests
+    httpx.Client(transport=RetryTransport(policy))                              # httpx (AsyncRetryTransport too)
+
+    @retrying(policy, retry_on=(ConnectionError,))                              # any idempotent function
+    def fetch_rates(): ...
+
+Why each rule:
+- Fixed retries multiply load by 1 + N exactly when the dependency is down (retry storms). A *retry budget*
+  (Finagle's RetryBudget; gRPC's retry throttling is the token-bucket form of the same idea) lets retries be
+  at most `ratio` of the requests of the last `window` seconds plus a small floor (so a quiet client can
+  still retry): under a total outage a caller sends at most 1 + ratio attempts per request, not 1 + N.
+- Exponential backoff with *full jitter* (sleep uniform(0, min(cap, base * 2^n))) spreads the retries of
+  many clients instead of synchronising them.
+- Only idempotent methods, or calls carrying an `Idempotency-Key`, are retried: a retried POST may charge
+  twice.
+- No retries while the dependency's breaker is open (or half-open, probing) or its SLO burns at page level:
+  the retry would only add load to what is already failing.
+- `Retry-After` (seconds or an HTTP date) is honoured; one longer than `max_retry_after` is not waited for:
+  the answer goes back to the caller.
+Every decision is counted in `contract.RETRIES` with its reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import random
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any, Callable, Mapping, TypeVar
+
+import requests
+from prometheus_client import REGISTRY, CollectorRegistry, Counter
+from requests.adapters import BaseAdapter, HTTPAdapter
+
+from slokit import windows
+from slokit.instrument import contract
+from slokit.instrument.client import peer as url_peer
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+IDEMPOTENCY_KEY = "idempotency-key"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with full jitter: retry n waits uniform(0, min(cap, base * multiplier^n))."""
+
+    base: float = 0.05
+    cap: float = 2.0
+    multiplier: float = 2.0
+
+    def delay(self, retry: int, rand: Callable[[], float] = random.random) -> float:
+        return rand() * min(self.cap, self.base * self.multiplier ** retry)
+
+
+class RetryBudget:
+    """Retries may be at most `ratio` of the requests of the last `window` seconds, plus `floor` per second.
+
+    Requests and retries are counted in one-second buckets (a ring of `window` buckets), so the budget
+    forgets old traffic and recovers on its own; thread-safe, O(1) per call.
+    """
+
+    def __init__(self, ratio: float = 0.1, floor: float = 1.0, window: int = 10,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if not 0 <= ratio <= 1 or floor < 0 or window < 1:
+            raise ValueError("ratio must be in [0, 1], floor >= 0, window >= 1 second")
+        self.ratio, self.floor, self.window, self.clock = ratio, floor, int(window), clock
+        self._requests = [0] * self.window
+        self._retries = [0] * self.window
+        self._second: int | None = None
+        self._lock = threading.Lock()
+
+    def _advance(self) -> int:
+        """Clear the buckets of the seconds passed since the last call (lock held); the current index."""
+        now = int(self.clock())
+        if self._second is None:
+            self._second = now
+        for s in range(self._second + 1, min(now, self._second + self.window) + 1):
+            self._requests[s % self.window] = self._retries[s % self.window] = 0
+        self._second = max(self._second, now)
+        return self._second % self.window
+
+    def request(self) -> None:
+        """Count one original request (each deposits `ratio` of a retry)."""
+        with self._lock:
+            self._requests[self._advance()] += 1
+
+    def try_retry(self) -> bool:
+        """Take one retry from the budget if there is one left."""
+        with self._lock:
+            i = self._advance()
+            if sum(self._retries) + 1 > self.ratio * sum(self._requests) + self.floor * self.window:
+                return False
+            self._retries[i] += 1
+            return True
+
+
+_counters: weakref.WeakKeyDictionary[CollectorRegistry, Counter] = weakref.WeakKeyDictionary()
+
+
+def _retries_counter(registry: CollectorRegistry) -> Counter:
+    counter = _counters.get(registry)
+    if counter is None:
+        counter = _counters[registry] = Counter(contract.RETRIES, "Retry decisions on outbound calls that failed "
+                                                "retryably: retried, or why not.", contract.RETRY_LABELS,
+                                                registry=registry)
+    return counter
+
+
+@dataclass
+class RetryPolicy:
+    """When and how long to wait before a retry. One policy (and so one budget) per dependency."""
+
+    service: str = "default"
+    attempts: int = 3  # in all, the first one included
+    backoff: Backoff = field(default_factory=Backoff)
+    budget: RetryBudget = field(default_factory=RetryBudget)
+    statuses: frozenset[int] = RETRY_STATUSES
+    methods: frozenset[str] = IDEMPOTENT_METHODS
+    breaker: Any = None  # a slokit.runtime.Breaker (or anything with `.state`): no retries unless closed
+    burning: Callable[[], bool] | None = None  # True while the dependency's SLO burns at page level
+    max_retry_after: float = 30.0
+    registry: CollectorRegistry = REGISTRY
+    sleep: Callable[[float], None] = time.sleep
+    rand: Callable[[], float] = random.random
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError("attempts must be at least 1")
+        self._counter = _retries_counter(self.registry)
+
+    def start(self, peer: str, method: str = "GET", headers: Mapping[str, str] | None = None) -> Attempts:
+        """A new call: counts it into the budget and returns its attempt tracker."""
+        self.budget.request()
+        keyed = any(k.lower() == IDEMPOTENCY_KEY for k in (headers or {}))
+        return Attempts(self, peer, method.upper() in self.methods or keyed)
+
+    def _refusal(self, retry: int, idempotent: bool) -> str | None:
+        if not idempotent:
+            return "not_idempotent"
+        if retry + 1 >= self.attempts:
+            return "attempts_exhausted"
+        breaker = self.breaker
+        if breaker is not None and getattr(breaker, "state", "closed") != "closed":
+            return "breaker_open"
+        if self.burning is not None and self.burning():
+            return "burning"
+        return None
+
+
+@dataclass
+class Attempts:
+    """One call's retries: ask `next_delay()` after each retryable failure; None means give up."""
+
+    policy: RetryPolicy
+    peer: str
+    idempotent: bool
+    retries: int = 0
+
+    def next_delay(self, retry_after: str | None = None) -> float | None:
+        p = self.policy
+        decision = p._refusal(self.retries, self.idempotent)
+        delay = p.backoff.delay(self.retries, p.rand)
+        if decision is None and retry_after:
+            wait = parse_retry_after(retry_after)
+            if wait is not None and wait > p.max_retry_after:
+                decision = "retry_after_too_long"
+            elif wait is not None:
+                delay = max(delay, wait)
+        if decision is None and not p.budget.try_retry():
+            decision = "budget_exhausted"
+        p._counter.labels(p.service, self.peer, decision or contract.RETRIED).inc()
+        if decision is not None:
+            return None
+        self.retries += 1
+        return delay
+
+
+def parse_retry_after(value: str) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date; None if unreadable."""
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def page_burning(source: Any, slo: Any) -> Callable[[], bool]:
+    """A `burning` callable: True while any page tier of `slo` burns in both its windows.
+
+    `source` is the runtime's Engine or PrometheusSource (`burn_rates(slo_id) -> {window seconds: burn}`).
+    An unknown burn (stale source) reads as not burning: retries stay limited by the budget anyway.
+    """
+    conditions = windows.table(slo.period).by_severity("page")
+
+    def burning() -> bool:
+        burns = source.burn_rates(slo.id) or {}
+        return any(burns.get(c.short.seconds, 0.0) > c.factor and burns.get(c.long.seconds, 0.0) > c.factor
+                   for c in conditions)
+
+    return burning
+
+
+# -- requests ---------------------------------------------------------------------------------------------
+
+class RetryAdapter(BaseAdapter):
+    """A requests adapter retrying the adapter it wraps by `policy` (default inner: HTTPAdapter, no retries).
+
+    Compose with the SLO hook: `SLOAdapter(svc, RetryAdapter(policy))` measures each call once, retries
+    included; `RetryAdapter(policy, SLOAdapter(svc))` measures every attempt.
+    """
+
+    def __init__(self, policy: RetryPolicy, inner: BaseAdapter | None = None) -> None:
+        super().__init__()
+        self.policy = policy
+        self.inner = inner if inner is not None else HTTPAdapter(max_retries=0)
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        attempts = self.policy.start(url_peer(request.url or ""), request.method or "GET", request.headers)
+        while True:  # bounded: Attempts refuses after policy.attempts
+            try:
+                response = self.inner.send(request, *args, **kwargs)
+            except (requests.ConnectionError, requests.Timeout):
+                delay = attempts.next_delay()
+                if delay is None:
+                    raise
+            else:
+                if response.status_code not in self.policy.statuses:
+                    return response
+                delay = attempts.next_delay(response.headers.get("Retry-After"))
+                if delay is None:
+                    return response
+                response.close()
+            self.policy.sleep(delay)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+# -- httpx ------------------------------------------------------------------------------------------------
+
+try:
+    import httpx
+except ImportError:  # httpx is optional
+    httpx = None  # type: ignore[assignment]
+
+if httpx is not None:
+    _HTTPX_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadTimeout, httpx.RemoteProtocolError)
+
+    def _httpx_peer(request: httpx.Request) -> str:
+        return f"{request.url.host}:{request.url.port or (443 if request.url.scheme == 'https' else 80)}"
+
+    class RetryTransport(httpx.BaseTransport):
+        """An httpx transport retrying the transport it wraps by `policy`."""
+
+        def __init__(self, policy: RetryPolicy, inner: httpx.BaseTransport | None = None) -> None:
+            self.policy = policy
+            self.inner = inner if inner is not None else httpx.HTTPTransport()
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            attempts = self.policy.start(_httpx_peer(request), request.method, request.headers)
+            while True:
+                try:
+                    response = self.inner.handle_request(request)
+                except _HTTPX_ERRORS:
+                    delay = attempts.next_delay()
+                    if delay is None:
+                        raise
+                else:
+                    if response.status_code not in self.policy.statuses:
+                        return response
+                    delay = attempts.next_delay(response.headers.get("Retry-After"))
+                    if delay is None:
+                        return response
+                    response.close()
+                self.policy.sleep(delay)
+
+        def close(self) -> None:
+            self.inner.close()
+
+    class AsyncRetryTransport(httpx.AsyncBaseTransport):
+        """The async twin of `RetryTransport` (waits with asyncio.sleep)."""
+
+        def __init__(self, policy: RetryPolicy, inner: httpx.AsyncBaseTransport | None = None) -> None:
+            self.policy = policy
+            self.inner = inner if inner is not None else httpx.AsyncHTTPTransport()
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            attempts = self.policy.start(_httpx_peer(request), request.method, request.headers)
+            while True:
+                try:
+                    response = await self.inner.handle_async_request(request)
+                except _HTTPX_ERRORS:
+                    delay = attempts.next_delay()
+                    if delay is None:
+                        raise
+                else:
+                    if response.status_code not in self.policy.statuses:
+                        return response
+                    delay = attempts.next_delay(response.headers.get("Retry-After"))
+                    if delay is None:
+                        return response
+                    await response.aclose()
+                await asyncio.sleep(delay)
+
+        async def aclose(self) -> None:
+            await self.inner.aclose()
+
+
+# -- any function ----------------------------------------------------------------------------------------
+
+def retrying(policy: RetryPolicy, retry_on: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError),
+             idempotent: bool = True, name: str | None = None) -> Callable[[F], F]:
+    """Retry a sync or async function on `retry_on` exceptions by `policy` (declare `idempotent` honestly)."""
+    method = "GET" if idempotent else "POST"
+
+    def wrap(fn: F) -> F:
+        peer = name or getattr(fn, "__qualname__", "function")
+        if inspect.iscoroutinefunction(fn):
+            @functools.wraps(fn)
+            async def run_async(*args: Any, **kwargs: Any) -> Any:
+                attempts = policy.start(peer, method)
+                while True:
+                    try:
+                        return await fn(*args, **kwargs)
+                    except retry_on:
+                        delay = attempts.next_delay()
+                        if delay is None:
+                            raise
+                    await asyncio.sleep(delay)
+            return run_async  # type: ignore[return-value]
+
+        @functools.wraps(fn)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            attempts = policy.start(peer, method)
+            while True:
+                try:
+                    return fn(*args, **kwargs)
+                except retry_on:
+                    delay = attempts.next_delay()
+                    if delay is None:
+                        raise
+                policy.sleep(delay)
+        return run  # type: ignore[return-value]
+
+    return wrap

@@ -1,0 +1,144 @@
+"""The `gate:` section of slokit/v1 specs: what a release gate checks before a new version takes more traffic.
+
+    gate:
+      budget: {min_remaining: 25%}            # remaining error budget of the period
+      burn: {max: 2, windows: [5m, 1h]}       # fails when every window burns faster than `max`
+      canary:                                 # canary vs baseline, told apart by a label
+        label: version
+        canary: canary
+        baseline: stable
+        window: 10m
+        min_requests: 200                     # per side; fewer gives "cannot decide" (exit 2)
+        confidence: 0.95                      # one-sided Fisher's exact test
+        tolerance: 0.1%                       # an increase smaller than this never fails
+      stop: {error_ratio: 0.5%, for: 2m}      # the (canary's) error ratio above this for 2m stops the stage
+
+A per-SLO `gate:` replaces the top-level one. Checks are validated here, at load time, so `slokit gate`
+never meets a malformed section; the raw YAML stays in `SLO.extra["gate"]` and `gate_spec()` rebuilds it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from slokit import promql, windows
+from slokit.spec.model import SLO, HttpSLI, LatencySLI
+from slokit.spec.source import Doc, Fields, Path
+
+
+@dataclass(frozen=True)
+class Canary:
+    label: str = "version"
+    canary: str = "canary"
+    baseline: str = "stable"
+    window: int = 600  # seconds of traffic compared
+    min_requests: int = 100  # per side, in the window
+    confidence: float = 0.95  # 1 - the test's significance level
+    tolerance: float = 0.0  # absolute error-ratio increase tolerated even when significant
+
+
+@dataclass(frozen=True)
+class Stop:
+    error_ratio: float
+    for_: int  # seconds the ratio must stay above the threshold
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    min_budget_remaining: float | None = 0.0  # share of the period's budget; None: no budget check
+    max_burn: float | None = None  # None: the first page tier's factor
+    burn_windows: tuple[int, ...] = ()  # (): the first page tier's short and long windows
+    canary: Canary | None = None
+    stop: Stop | None = None
+
+
+def ratio(doc: Doc, path: Path, value: object) -> float:
+    """A share written as 0.005 or "0.5%"; must lie in [0, 1]."""
+    try:
+        text = str(value).strip()
+        share = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        doc.error(path, f"must be a ratio like 0.005 or a percentage like 0.5%, got {value!r}")
+        return 0.0
+    if not 0 <= share <= 1:
+        doc.error(path, "must be between 0 and 1 (0% and 100%)")
+    return share
+
+
+def _duration(doc: Doc, path: Path, value: object, default: int) -> int:
+    if value is None:
+        return default
+    try:
+        return promql.parse_duration(str(value))
+    except ValueError as exc:
+        doc.error(path, str(exc))
+        return default
+
+
+def parse(doc: Doc, path: Path, value: Any) -> GateSpec:
+    """A `gate:` mapping into a GateSpec; problems go to `doc` with their line and field path."""
+    f = Fields(doc, path, value, ("budget", "burn", "canary", "stop"))
+    spec = GateSpec()
+    if not f.ok:
+        return spec
+    min_remaining: float | None = 0.0
+    if f.raw("budget") is False:
+        min_remaining = None
+    elif f.has("budget"):
+        b = Fields(doc, f.at("budget"), f.raw("budget"), ("min_remaining",))
+        min_remaining = ratio(doc, b.at("min_remaining"), b.raw("min_remaining", 0.0))
+    max_burn, burn_windows = None, ()
+    if f.has("burn"):
+        b = Fields(doc, f.at("burn"), f.raw("burn"), ("max", "windows"))
+        max_burn = b.num("max")
+        if max_burn is not None and max_burn <= 0:
+            doc.error(b.at("max"), "must be positive")
+        burn_windows = tuple(_duration(doc, b.at("windows") + (i,), w, 60) for i, w in enumerate(b.list("windows")))
+    return GateSpec(min_remaining, max_burn, burn_windows, _canary(doc, f) if f.has("canary") else None,
+                    _stop(doc, f) if f.has("stop") else None)
+
+
+def _canary(doc: Doc, f: Fields) -> Canary:
+    c = Fields(doc, f.at("canary"), f.raw("canary"), ("label", "canary", "baseline", "window", "min_requests",
+                                                      "confidence", "tolerance"))
+    d = Canary()
+    label = c.str("label", d.label) or d.label
+    if not promql.is_label_name(label):
+        doc.error(c.at("label"), f"{label!r} is not a label name")
+    min_requests = int(c.num("min_requests", d.min_requests) or 0)
+    if min_requests < 1:
+        doc.error(c.at("min_requests"), "must be at least 1: a canary with no traffic cannot pass")
+    confidence = c.num("confidence", d.confidence) or 0.0
+    if not 0.5 <= confidence < 1:
+        doc.error(c.at("confidence"), "must be at least 0.5 and below 1 (e.g. 0.95)")
+    return Canary(label, c.str("canary", d.canary) or d.canary, c.str("baseline", d.baseline) or d.baseline,
+                  _duration(doc, c.at("window"), c.raw("window"), d.window), min_requests, confidence,
+                  ratio(doc, c.at("tolerance"), c.raw("tolerance", 0.0)))
+
+
+def _stop(doc: Doc, f: Fields) -> Stop:
+    s = Fields(doc, f.at("stop"), f.raw("stop"), ("error_ratio", "for"), required=("error_ratio", "for"))
+    return Stop(ratio(doc, s.at("error_ratio"), s.raw("error_ratio", 0.0)),
+                _duration(doc, s.at("for"), s.raw("for"), 60))
+
+
+def validate(doc: Doc, slo_path: Path, per_slo: bool, slo: SLO) -> None:
+    """Check the SLO's gate section (its own, or the top-level one) against the SLO it applies to."""
+    raw = slo.extra.get("gate")
+    if raw is None:
+        return
+    path = slo_path + ("gate",) if per_slo else ("gate",)
+    spec = parse(doc, path, raw)
+    if spec.canary and not isinstance(slo.sli, (HttpSLI, LatencySLI)):
+        doc.error(path + ("canary",), f"slo {slo.name!r}: a canary comparison needs an http or latency SLI, "
+                                      "whose series slokit can split by a label (events and raw queries are opaque)")
+
+
+def gate_spec(slo: SLO) -> GateSpec:
+    """The SLO's gate, with defaults filled from the window table (already validated at load time)."""
+    spec = parse(Doc(slo.source.file if slo.source else "", slo.extra.get("gate") or {}), (),
+                 slo.extra.get("gate") or {})
+    page = windows.table(slo.period).by_severity("page")[0]
+    return GateSpec(spec.min_budget_remaining, spec.max_burn if spec.max_burn is not None else page.factor,
+                    spec.burn_windows or (page.short.seconds, page.long.seconds), spec.canary, spec.stop)
