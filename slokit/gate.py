@@ -100,8 +100,10 @@ def fisher_greater(bad_a: int, total_a: int, bad_b: int, total_b: int) -> float:
     def log_pmf(x: int) -> float:
         return _log_comb(k, x) + _log_comb(n - k, draws - x) - _log_comb(n, draws)
 
-    top = min(k, draws)
-    return min(1.0, sum(math.exp(log_pmf(x)) for x in range(max(bad_a, draws - (n - k)), top + 1)))
+    low, top = max(0, draws - (n - k)), min(k, draws)
+    if bad_a <= low:  # the whole support: certainly not worse
+        return 1.0
+    return min(1.0, sum(math.exp(log_pmf(x)) for x in range(bad_a, top + 1)))
 
 
 def _log_comb(n: int, r: int) -> float:
@@ -115,7 +117,7 @@ def counts_queries(slo: SLO, window: int, matchers: Mapping[str, str], by: str |
     """Bad and total event counts (`increase`) over `window`, restricted by `matchers` (exact) and `regex`,
     optionally `sum by` a label. Only http and latency SLIs: slokit knows their series, so it can split them."""
     w = promql.format_duration(window)
-    agg = f"sum by ({by}) " if by else "sum "
+    agg = f"sum by ({by}) " if by else "sum"
     sli = slo.sli
     if isinstance(sli, HttpSLI):
         labels = {"service": sli.service, **({"route": sli.route} if sli.route else {}),

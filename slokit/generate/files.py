@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 
-from slokit.generate import alertmanager, dashboards, promtool_tests, rules, yamlout
+from slokit.generate import alertmanager, dashboards, delivery, promtool_tests, rules, yamlout
 from slokit.spec.model import SLO, Spec
 from slokit.spec.source import Doc
 
@@ -43,6 +43,7 @@ def rule_files(spec: Spec, fmt: str = "prometheus") -> tuple[dict[str, str], lis
             if skipped:
                 header += "\nNot asserted:\n" + "\n".join(f"  {n}" for n in skipped)
             files[f"rules/tests/{service}.test.yml"] = yamlout.dump(doc, header)
+        files.update(delivery.files(service, slos))  # Argo Rollouts AnalysisTemplate, Flagger MetricTemplates
     return files, notes
 
 
