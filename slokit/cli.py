@@ -33,6 +33,9 @@ def read_specs(paths: tuple[str, ...]) -> Spec:
         exit_invalid(exc)
     for warning in spec.warnings:
         click.echo(warning, err=True)
+    if not spec.slos:  # an empty folder or a typo in a path is a mistake, not a success
+        click.echo(f"no SLOs found in {', '.join(paths)}; nothing written", err=True)
+        sys.exit(EXIT_INVALID)
     return spec
 
 
@@ -61,7 +64,8 @@ def write_atomically(path: Path, text: str) -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="slokit")
 def main() -> None:
-    """slokit: SLO specs to Prometheus rules, alerts and their tests.
+    """slokit: SLO specs to Prometheus rules, alerts and their promtool tests, Alertmanager routing and
+    silences, Grafana dashboards, release gates; and burn-rate driven decisions at run time.
 
     \b
     Examples:
@@ -109,7 +113,10 @@ def validate(paths: tuple[str, ...]) -> None:
                    "'slokit.libsonnet'; default: slokit's dashboards/lib/main.jsonnet).")
 def generate(paths: tuple[str, ...], out: str, fmt: str, check: bool, am_base: str | None,
              dashboards_entry: str | None) -> None:
-    """Generate Prometheus rules and promtool tests from specs.
+    """Generate rules, promtool tests, Alertmanager config, dashboards and delivery templates from specs.
+
+    Writes OUT/rules/<service>.yml, OUT/rules/tests/<service>.test.yml, OUT/alertmanager/alertmanager.yml
+    (when specs name silence groups), OUT/dashboards/*.json and OUT/delivery/ (Argo Rollouts, Flagger).
 
     Output is deterministic: the same specs give byte-identical files, so they can be committed and
     checked in CI with --check.
@@ -220,7 +227,14 @@ def apply_grafana(paths: tuple[str, ...], folder: str, folder_uid: str, dry_run:
 @click.option("--until", default="0s", show_default=True,
               help="Go on this long after the last event (e.g. 2h) to see recoveries.")
 @click.option("--step", default=None, help="Evaluate every STEP of simulated time (default: one engine bucket).")
-def simulate(events: str, specs: tuple[str, ...], policy_file: str | None, until: str, step: str | None) -> None:
+@click.option("--rollout", "rollout_events", type=click.Path(exists=True, dir_okay=False),
+              help="A canary's events: replay a staged rollout against EVENTS (the stable version's) with the "
+                   "spec's gate; print each stage's decision (docs/delivery.md).")
+@click.option("--stages", default="1,10,50", show_default=True, help="With --rollout: canary weights in percent.")
+@click.option("--stage-duration", default="10m", show_default=True, help="With --rollout: time per stage.")
+@click.option("--slo", "slo_id", help="With --rollout: the SLO (default: the only one with a gate canary).")
+def simulate(events: str, specs: tuple[str, ...], policy_file: str | None, until: str, step: str | None,
+             rollout_events: str | None, stages: str, stage_duration: str, slo_id: str | None) -> None:
     """Replay events through the burn-rate engine and a degrade policy; print every decision as JSON lines.
 
     EVENTS is CSV (header `timestamp,slo,good,bad`, or `timestamp,slo,outcome`) or JSON lines with the same
@@ -238,6 +252,9 @@ def simulate(events: str, specs: tuple[str, ...], policy_file: str | None, until
     from slokit.spec.source import Problem as PolicyProblem
 
     spec = read_specs(specs)
+    if rollout_events:
+        _simulate_rollout(spec, events, rollout_events, stages, stage_duration, slo_id)
+        return
     try:
         extra, every = parse_duration(until) if until not in ("0", "0s") else 0, parse_duration(step) if step else None
     except ValueError as exc:
@@ -505,3 +522,35 @@ def gate(paths: tuple[str, ...], prometheus_url: str, slo_ids: tuple[str, ...], 
             click.echo(f"  {check.status:9} {check.slo} {check.check}: {check.detail}")
         click.echo(report.line())
     sys.exit(report.exit_code)
+
+
+def _simulate_rollout(spec: Spec, stable: str, canary: str, stages: str, stage_duration: str,
+                      slo_id: str | None) -> None:
+    """`slokit simulate --rollout`: one JSON line per stage decision, then the outcome; exit 1 if stopped."""
+    from slokit.rollout import per_second, simulate_rollout
+    from slokit.runtime.simulate import read_events
+    from slokit.spec.gate import gate_spec
+
+    gated = [s for s in spec.slos if (slo_id is None or s.id == slo_id) and gate_spec(s).canary]
+    if len(gated) != 1:
+        raise click.UsageError(f"--rollout needs one SLO with a gate canary section; found {len(gated)}"
+                               + ("" if slo_id else " (choose with --slo)"))
+    slo, gate = gated[0], gate_spec(gated[0])
+    try:
+        weights = [float(w) / 100 for w in stages.split(",")]
+        seconds = promql.parse_duration(stage_duration)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if not all(0 < w < 1 for w in weights):
+        raise click.BadParameter("stages are canary weights in percent, each above 0 and below 100")
+    try:
+        records = list(simulate_rollout(slo.id, per_second(read_events(canary), slo.id),
+                                        per_second(read_events(stable), slo.id), gate.canary, gate.stop, weights,
+                                        seconds))
+    except SpecError as exc:
+        exit_invalid(exc, "nothing simulated")
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    for record in records:
+        click.echo(json.dumps(record, sort_keys=True))
+    sys.exit(0 if records[-1]["result"] == "promoted" else 1)

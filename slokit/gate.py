@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import requests
 
@@ -193,31 +194,38 @@ def canary_check(slo: SLO, canary: Canary, query: Query) -> Check:
     bad_q, total_q = counts_queries(slo, canary.window, {}, by=canary.label, regex={
         canary.label: "|".join(re.escape(v) for v in (canary.canary, canary.baseline))})
     bad, total = _side_counts(query(bad_q), canary.label), _side_counts(query(total_q), canary.label)
+    status, detail, value = compare(canary, bad, total)
     threshold = {"min_requests": canary.min_requests, "confidence": canary.confidence, "tolerance": canary.tolerance}
+    return Check(slo.id, "canary", status, detail, [bad_q, total_q], value, threshold)
+
+
+def compare(canary: Canary, bad: Mapping[str, float], total: Mapping[str, float]) -> tuple[str, str, dict[str, Any]]:
+    """(status, detail, values) from bad and total counts per label value: minimum requests on both sides,
+    then the one-sided Fisher test and the tolerance. Pure: `slokit simulate --rollout` uses it too."""
     value: dict[str, Any] = {}
     for side, name in (("canary", canary.canary), ("baseline", canary.baseline)):
-        t, b = round(total.get(name, 0.0)), round(bad.get(name, 0.0))
-        value[side] = {"total": t, "bad": min(max(b, 0), t), "ratio": (min(max(b, 0), t) / t) if t else None}
+        t = round(total.get(name, 0.0))
+        b = min(max(round(bad.get(name, 0.0)), 0), t)
+        value[side] = {"total": t, "bad": b, "ratio": b / t if t else None}
     short = [s for s in ("canary", "baseline") if value[s]["total"] < canary.min_requests]
     if short:
         detail = ", ".join(f"{s} {value[s]['total']} requests" for s in short)
-        return Check(slo.id, "canary", UNDECIDED, f"too little traffic to compare: {detail} "
-                     f"(< {canary.min_requests} in {promql.format_duration(canary.window)})",
-                     [bad_q, total_q], value, threshold)
+        return UNDECIDED, (f"too little traffic to compare: {detail} "
+                           f"(< {canary.min_requests} in {promql.format_duration(canary.window)})"), value
     c, b = value["canary"], value["baseline"]
     p = fisher_greater(c["bad"], c["total"], b["bad"], b["total"])
     value["p_value"] = p
     worse = p < 1 - canary.confidence and c["ratio"] - b["ratio"] > canary.tolerance
     detail = (f"canary {c['ratio']:.3%} vs baseline {b['ratio']:.3%} bad ({c['total']} vs {b['total']} requests), "
               f"one-sided Fisher p={p:.3g}: " + ("significantly worse" if worse else "not significantly worse"))
-    return Check(slo.id, "canary", FAIL if worse else PASS, detail, [bad_q, total_q], value, threshold)
+    return (FAIL if worse else PASS), detail, value
 
 
 def stop_check(slo: SLO, spec: GateSpec, query: Query) -> Check:
     stop = spec.stop
     assert stop is not None
-    inner = max(30, stop.for_ // 4)
-    step = max(1, inner // 2)
+    step = max(1, stop.for_ // 4)  # at least four points in `for`, as "consecutive" needs
+    inner = max(30, 2 * step)  # each point a rate over two steps, and never under 30s (two scrapes at 15s)
     matchers = {spec.canary.label: spec.canary.canary} if spec.canary else None
     q = (f"min_over_time((\n{ratio_query(slo, inner, matchers)}\n)[{promql.format_duration(stop.for_)}:"
          f"{promql.format_duration(step)}])")
@@ -242,16 +250,19 @@ def evaluate(slos: Sequence[SLO], query: Query, canary: Mapping[str, Any] | None
             spec = replace(spec, canary=replace(spec.canary or Canary(), **canary))
         for name, run in _checks(spec):
             asked: list[str] = []  # the queries sent, for the report even when the source fails
-
-            def recorded(text: str) -> list[tuple[dict[str, str], float]]:
-                asked.append(text)
-                return query(text)
             try:
-                checks.append(run(slo, spec, recorded))
+                checks.append(run(slo, spec, _recording(query, asked)))
             except QueryError as exc:
                 checks.append(Check(slo.id, name, UNDECIDED, f"source cannot answer: {exc}",
                                     asked[0] if len(asked) == 1 else asked))
     return Report(verdict(checks), checks)
+
+
+def _recording(query: Query, asked: list[str]) -> Query:
+    def recorded(text: str) -> list[tuple[dict[str, str], float]]:
+        asked.append(text)
+        return query(text)
+    return recorded
 
 
 def _checks(spec: GateSpec) -> list[tuple[str, Callable[[SLO, GateSpec, Query], Check]]]:
@@ -363,10 +374,10 @@ def make_server(run: Callable[[list[str], dict[str, Any]], Report], host: str = 
             else:
                 self._answer(404, {"error": "POST /flagger, GET or POST /argo, GET /healthz"})
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             self._handle(False)
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self._handle(True)
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet: the verdicts are the log

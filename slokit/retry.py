@@ -1,6 +1,6 @@
 """Retries that respect the error budget: backoff with full jitter, a retry budget, no retries into an outage.
 
-    policy = RetryPolicy("checkout", peer_breaker=breaker, burning=page_burning(engine, gateway_slo))
+    policy = RetryPolicy("checkout", breaker=breaker, burning=page_burning(engine, gateway_slo))
     session.mount("https://gateway/", RetryAdapter(policy))                    # requests
     httpx.Client(transport=RetryTransport(policy))                              # httpx (AsyncRetryTransport too)
 
@@ -32,9 +32,10 @@ import random
 import threading
 import time
 import weakref
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, TypeVar
 
 import requests
 from prometheus_client import REGISTRY, CollectorRegistry, Counter
@@ -138,11 +139,13 @@ class RetryPolicy:
             raise ValueError("attempts must be at least 1")
         self._counter = _retries_counter(self.registry)
 
-    def start(self, peer: str, method: str = "GET", headers: Mapping[str, str] | None = None) -> Attempts:
-        """A new call: counts it into the budget and returns its attempt tracker."""
+    def start(self, peer: str, method: str = "GET", headers: Mapping[str, str] | None = None,
+              to_peer: Callable[[str], str] | None = None) -> Attempts:
+        """A new call: counts it into the budget. The rest (idempotency, the peer label) is worked out
+        only if the call fails, so a successful call pays one budget count (`to_peer(peer)` turns a URL
+        into the label then)."""
         self.budget.request()
-        keyed = any(k.lower() == IDEMPOTENCY_KEY for k in (headers or {}))
-        return Attempts(self, peer, method.upper() in self.methods or keyed)
+        return Attempts(self, peer, method, headers, to_peer)
 
     def _refusal(self, retry: int, idempotent: bool) -> str | None:
         if not idempotent:
@@ -150,25 +153,30 @@ class RetryPolicy:
         if retry + 1 >= self.attempts:
             return "attempts_exhausted"
         breaker = self.breaker
-        if breaker is not None and getattr(breaker, "state", "closed") != "closed":
+        if breaker is not None and getattr(breaker, "state", "closed") != "closed" and getattr(
+                breaker, "mode", "normal") not in ("disabled", "metrics_only"):  # those modes let calls through
             return "breaker_open"
         if self.burning is not None and self.burning():
             return "burning"
         return None
 
 
-@dataclass
 class Attempts:
     """One call's retries: ask `next_delay()` after each retryable failure; None means give up."""
 
-    policy: RetryPolicy
-    peer: str
-    idempotent: bool
-    retries: int = 0
+    __slots__ = ("headers", "method", "peer", "policy", "retries", "to_peer")
+
+    def __init__(self, policy: RetryPolicy, peer: str, method: str, headers: Mapping[str, str] | None,
+                 to_peer: Callable[[str], str] | None) -> None:
+        self.policy, self.peer, self.method, self.headers, self.to_peer = policy, peer, method, headers, to_peer
+        self.retries = 0
 
     def next_delay(self, retry_after: str | None = None) -> float | None:
         p = self.policy
-        decision = p._refusal(self.retries, self.idempotent)
+        if self.to_peer is not None:
+            self.peer, self.to_peer = self.to_peer(self.peer), None
+        idempotent = self.method.upper() in p.methods or any(k.lower() == IDEMPOTENCY_KEY for k in self.headers or {})
+        decision = p._refusal(self.retries, idempotent)
         delay = p.backoff.delay(self.retries, p.rand)
         if decision is None and retry_after:
             wait = parse_retry_after(retry_after)
@@ -227,25 +235,20 @@ class RetryAdapter(BaseAdapter):
         self.inner = inner if inner is not None else HTTPAdapter(max_retries=0)
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
-        attempts = self.policy.start(url_peer(request.url or ""), request.method or "GET", request.headers)
-        while True:  # bounded: Attempts refuses after policy.attempts
-            try:
-                response = self.inner.send(request, *args, **kwargs)
-            except (requests.ConnectionError, requests.Timeout):
-                delay = attempts.next_delay()
-                if delay is None:
-                    raise
-            else:
-                if response.status_code not in self.policy.statuses:
-                    return response
-                delay = attempts.next_delay(response.headers.get("Retry-After"))
-                if delay is None:
-                    return response
-                response.close()
-            self.policy.sleep(delay)
+        attempts = self.policy.start(request.url or "", request.method or "GET", request.headers, url_peer)
+        return run(attempts, lambda: self.inner.send(request, *args, **kwargs),
+                   (requests.ConnectionError, requests.Timeout), _discard)
 
     def close(self) -> None:
         self.inner.close()
+
+
+def _discard(response: requests.Response) -> None:
+    """Read off the failed answer's body so its keep-alive connection goes back to the pool (as urllib3 does)."""
+    drain = getattr(response.raw, "drain_conn", None)
+    if drain is not None:
+        drain()
+    response.close()
 
 
 # -- httpx ------------------------------------------------------------------------------------------------
@@ -270,21 +273,7 @@ if httpx is not None:
 
         def handle_request(self, request: httpx.Request) -> httpx.Response:
             attempts = self.policy.start(_httpx_peer(request), request.method, request.headers)
-            while True:
-                try:
-                    response = self.inner.handle_request(request)
-                except _HTTPX_ERRORS:
-                    delay = attempts.next_delay()
-                    if delay is None:
-                        raise
-                else:
-                    if response.status_code not in self.policy.statuses:
-                        return response
-                    delay = attempts.next_delay(response.headers.get("Retry-After"))
-                    if delay is None:
-                        return response
-                    response.close()
-                self.policy.sleep(delay)
+            return run(attempts, lambda: self.inner.handle_request(request), _HTTPX_ERRORS, httpx.Response.close)
 
         def close(self) -> None:
             self.inner.close()
@@ -298,24 +287,59 @@ if httpx is not None:
 
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
             attempts = self.policy.start(_httpx_peer(request), request.method, request.headers)
-            while True:
-                try:
-                    response = await self.inner.handle_async_request(request)
-                except _HTTPX_ERRORS:
-                    delay = attempts.next_delay()
-                    if delay is None:
-                        raise
-                else:
-                    if response.status_code not in self.policy.statuses:
-                        return response
-                    delay = attempts.next_delay(response.headers.get("Retry-After"))
-                    if delay is None:
-                        return response
-                    await response.aclose()
-                await asyncio.sleep(delay)
+            return await run_async(attempts, lambda: self.inner.handle_async_request(request), _HTTPX_ERRORS,
+                                   httpx.Response.aclose)
 
         async def aclose(self) -> None:
             await self.inner.aclose()
+
+
+# -- the loops --------------------------------------------------------------------------------------------
+
+def _delay_after(attempts: Attempts, result: Any) -> float | None:
+    """The wait before retrying an answer, or None to hand it back (not retryable, or the retry is refused).
+    Only HTTP responses can be retryable answers; a function's return value is a success."""
+    code = getattr(result, "status_code", None)
+    if not isinstance(code, int) or code not in attempts.policy.statuses:
+        return None
+    return attempts.next_delay(result.headers.get("Retry-After"))
+
+
+def run(attempts: Attempts, send: Callable[[], Any], errors: tuple[type[BaseException], ...],
+        discard: Callable[[Any], Any] = lambda r: None) -> Any:
+    """Call `send` until it succeeds or `attempts` refuses (bounded by `policy.attempts`).
+
+    A retryable answer (status in `policy.statuses`) that is not retried is returned as it is; an error
+    that is not retried propagates.
+    """
+    while True:
+        try:
+            result = send()
+        except errors:
+            if (delay := attempts.next_delay()) is None:
+                raise
+        else:
+            if (delay := _delay_after(attempts, result)) is None:
+                return result
+            discard(result)
+        attempts.policy.sleep(delay)
+
+
+async def run_async(attempts: Attempts, send: Callable[[], Any], errors: tuple[type[BaseException], ...],
+                    discard: Callable[[Any], Any] | None = None) -> Any:
+    """`run` for coroutines: `send()` and `discard(result)` are awaited, the wait is asyncio.sleep."""
+    while True:
+        try:
+            result = await send()
+        except errors:
+            if (delay := attempts.next_delay()) is None:
+                raise
+        else:
+            if (delay := _delay_after(attempts, result)) is None:
+                return result
+            if discard is not None:
+                await discard(result)
+        await asyncio.sleep(delay)
 
 
 # -- any function ----------------------------------------------------------------------------------------
@@ -329,29 +353,13 @@ def retrying(policy: RetryPolicy, retry_on: tuple[type[BaseException], ...] = (C
         peer = name or getattr(fn, "__qualname__", "function")
         if inspect.iscoroutinefunction(fn):
             @functools.wraps(fn)
-            async def run_async(*args: Any, **kwargs: Any) -> Any:
-                attempts = policy.start(peer, method)
-                while True:
-                    try:
-                        return await fn(*args, **kwargs)
-                    except retry_on:
-                        delay = attempts.next_delay()
-                        if delay is None:
-                            raise
-                    await asyncio.sleep(delay)
-            return run_async  # type: ignore[return-value]
+            async def call_async(*args: Any, **kwargs: Any) -> Any:
+                return await run_async(policy.start(peer, method), lambda: fn(*args, **kwargs), retry_on)
+            return call_async  # type: ignore[return-value]
 
         @functools.wraps(fn)
-        def run(*args: Any, **kwargs: Any) -> Any:
-            attempts = policy.start(peer, method)
-            while True:
-                try:
-                    return fn(*args, **kwargs)
-                except retry_on:
-                    delay = attempts.next_delay()
-                    if delay is None:
-                        raise
-                policy.sleep(delay)
-        return run  # type: ignore[return-value]
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return run(policy.start(peer, method), lambda: fn(*args, **kwargs), retry_on)
+        return call  # type: ignore[return-value]
 
     return wrap

@@ -71,3 +71,9 @@ def test_validate_checks_policy_sections_in_specs(write_spec):
     result = run("validate", str(path))
     assert result.exit_code == 2
     assert f"{path}:9:" in result.output and "nmae" in result.output, result.output
+
+
+def test_no_slos_at_all_is_an_error(tmp_path):
+    (tmp_path / "empty.yml").write_text("")
+    result = run("validate", str(tmp_path))
+    assert result.exit_code == 2 and "no SLOs found" in result.output

@@ -9,14 +9,15 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import requests
 from click.testing import CliRunner
 from conftest import ROOT, require
 from instrument_helpers import free_port, running
+from test_e2e_prometheus import Traffic
 
 from slokit import gate
 from slokit.cli import main
@@ -36,6 +37,7 @@ slos:
     gate:
       budget: {min_remaining: 50%}
       canary: {label: version, canary: canary, baseline: stable, window: 20s, min_requests: 100}
+      stop: {error_ratio: 5%, for: 20s}
 """
 
 
@@ -67,33 +69,8 @@ scrape_configs:
                f"--web.listen-address={prometheus.removeprefix('http://')}"]
     with stable_run, canary_run, running(command, prometheus + "/-/ready", "prometheus"):
         set_failures(stable, BASELINE_FAILURES)
-        with Traffic([stable, canary]):
+        with Traffic(stable), Traffic(canary):  # steady /pay traffic to both, stopped with the block
             yield {"stable": stable, "canary": canary, "prometheus": prometheus, "spec": str(tmp / "spec.yml")}
-
-
-class Traffic:
-    """Steady /pay traffic to every service from one thread; stops with the block (and after 150s anyway)."""
-
-    def __init__(self, urls: list[str]) -> None:
-        self.urls = urls
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        deadline = time.monotonic() + 150
-        with requests.Session() as session:
-            while not self._stop.is_set() and time.monotonic() < deadline:
-                for url in self.urls:
-                    session.post(url + "/pay", timeout=2)
-                self._stop.wait(0.004)
-
-    def __enter__(self) -> Traffic:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
 
 
 def run_gate(world: dict[str, str], *args: str) -> tuple[int, dict]:
@@ -129,6 +106,7 @@ def test_good_canary_passes(world: dict[str, str]) -> None:
     canary = checks["canary"]["value"]
     assert canary["canary"]["total"] >= 100 and canary["baseline"]["total"] >= 100
     assert canary["canary"]["bad"] == 0 and canary["p_value"] == 1.0  # the canary failed no call
+    assert checks["stop"]["status"] == "pass" and checks["stop"]["value"] == 0
     assert 'version=~"canary|stable"' in checks["canary"]["query"][1]
 
 
@@ -178,11 +156,20 @@ def test_bad_canary_fails(world: dict[str, str]) -> None:
     set_failures(world["canary"], 0.2)
     try:
         code, report = gate_until(world, 1)
+        canary = by_check(report)["canary"]
+        # the stop rule needs the canary above 5% errors for 20 consecutive seconds: it trips a little later
+        deadline = time.monotonic() + 45
+        stop = by_check(report)["stop"]
+        while stop["status"] != "fail" and time.monotonic() < deadline:
+            time.sleep(1)
+            stop = by_check(run_gate(world)[1])["stop"]
     finally:
         set_failures(world["canary"], 0.0)
-    canary = by_check(report)["canary"]
     assert code == 1, report
     assert canary["status"] == "fail", canary
     assert canary["value"]["canary"]["ratio"] > 0.02 and canary["value"]["baseline"]["ratio"] < 0.01
     assert canary["value"]["p_value"] < 0.05
     assert "significantly worse" in canary["detail"]
+    assert stop["status"] == "fail", stop
+    assert stop["value"] > 0.05 and stop["threshold"] == 0.05
+    assert stop["query"].startswith("min_over_time((") and "[20s:5s]" in stop["query"]

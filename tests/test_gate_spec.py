@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import pytest
+import requests
 import yaml
+from conftest import ROOT
+from instrument_helpers import free_port, running
 
 from slokit import gate
 from slokit.generate.files import generate
@@ -52,6 +56,11 @@ def test_gate_mistakes_are_reported_with_file_line_and_field(write_spec) -> None
     text = str(err.value)
     assert f"{path}:6: gate.canary.min_request: unknown field (did you mean 'min_requests'?)" in text
     assert f"{path}:7: gate.stop.error_ratio: must be between 0 and 1" in text
+    both = write_spec(SPEC.replace("    gate:\n      burn: {max: 2, windows: [5m, 1h]}\n", "").replace("0.5%", "150%"),
+                      "both.yml")
+    with pytest.raises(SpecError) as err:
+        load([str(both)])
+    assert str(err.value).count("gate.stop.error_ratio") == 1  # one top-level section, two SLOs: said once
 
 
 def test_a_canary_needs_an_sli_slokit_can_split_by_version(write_spec) -> None:
@@ -90,7 +99,8 @@ def test_fisher_handles_rare_errors_where_a_z_test_would_not() -> None:
     p_z = 0.5 * math.erfc(z / math.sqrt(2))
     p = gate.fisher_greater(bad_a, n_a, bad_b, n_b)
     assert p == pytest.approx(1 - (1 - 500 / 100_500) ** 2, rel=0.01)  # 1 - P(no bad among the canary's)
-    assert p_z < 1e-10 < 0.005 < p
+    assert p_z < 1e-10
+    assert p > 0.005
 
 
 def test_a_verdict_is_never_pass_when_a_check_cannot_tell() -> None:
@@ -118,3 +128,19 @@ def test_generate_writes_argo_and_flagger_templates_from_the_spec(write_spec) ->
     assert [t["metadata"]["name"] for t in flagger] == ["slokit-checkout-availability", "slokit-checkout-latency"]
     assert all("[{{ interval }}]" in t["spec"]["query"] and "{{ variables.version }}" in t["spec"]["query"]
                for t in flagger)
+
+
+def test_gate_serve_command_answers_on_loopback_and_never_passes_without_prometheus(write_spec) -> None:
+    """The real command, as a deployment runs it; Prometheus is down, so both protocols say 'not a pass'."""
+    port, down = free_port(), f"http://127.0.0.1:{free_port()}"
+    command = [sys.executable, "-c", "from slokit.cli import main; main()", "gate", str(write_spec(SPEC)),
+               "--prometheus", down, "--serve", "--port", str(port)]
+    base = f"http://127.0.0.1:{port}"
+    with running(command, base + "/healthz", "slokit gate --serve", cwd=ROOT):
+        flagger = requests.post(base + "/flagger", json={"name": "checkout", "metadata": {"canary": "v2"}}, timeout=10)
+        argo = requests.get(base + "/argo", params={"canary": "v2", "baseline": "v1"}, timeout=10)
+        missing = requests.get(base + "/nothing", timeout=10)
+    assert flagger.status_code == 503 and flagger.json()["verdict"] == "undecided"
+    assert argo.status_code == 200 and argo.json()["verdict"] == "undecided"
+    assert {c["check"] for c in argo.json()["checks"]} >= {"budget", "burn", "canary"}
+    assert missing.status_code == 404

@@ -6,10 +6,18 @@ import asyncio
 from email.utils import formatdate
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
-from slokit.retry import Backoff, RetryBudget, RetryPolicy, page_burning, parse_retry_after, retrying
+from slokit.retry import (
+    Backoff,
+    RetryBudget,
+    RetryPolicy,
+    page_burning,
+    parse_retry_after,
+    retrying,
+)
 from slokit.runtime.engine import Engine
 from slokit.spec.model import SLO, EventsSLI
 

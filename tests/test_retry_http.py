@@ -14,7 +14,14 @@ from requests.adapters import HTTPAdapter
 from retry_helpers import every_other_fails, every_tenth_fails, flaky_server, outage
 from urllib3.util.retry import Retry
 
-from slokit.retry import AsyncRetryTransport, Backoff, RetryAdapter, RetryBudget, RetryPolicy, RetryTransport
+from slokit.retry import (
+    AsyncRetryTransport,
+    Backoff,
+    RetryAdapter,
+    RetryBudget,
+    RetryPolicy,
+    RetryTransport,
+)
 from slokit.runtime.breaker import Breaker, BreakerConfig
 
 FAST = Backoff(base=0.001, cap=0.002)  # real sleeps, kept short
@@ -87,12 +94,12 @@ def test_post_is_retried_only_with_an_idempotency_key() -> None:
 
 def test_retry_after_is_honoured_and_a_long_one_is_not_waited_for() -> None:
     registry = CollectorRegistry()
-    once = lambda n: (503, {"Retry-After": "1"}) if n == 0 else (200, {})  # noqa: E731
+    once = lambda n: (503, {"Retry-After": "1"}) if n == 0 else (200, {})
     with flaky_server(once) as server, session_with(RetryAdapter(policy(registry))) as session:
         start = time.monotonic()
         assert session.get(server.url + "/", timeout=5).status_code == 200
         assert time.monotonic() - start >= 1.0
-    too_long = lambda n: (503, {"Retry-After": "120"})  # noqa: E731
+    too_long = lambda n: (503, {"Retry-After": "120"})
     with flaky_server(too_long) as server, session_with(RetryAdapter(policy(registry))) as session:
         start = time.monotonic()
         assert session.get(server.url + "/", timeout=5).status_code == 503

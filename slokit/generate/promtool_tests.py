@@ -153,6 +153,17 @@ def slo_tests(slo: SLO) -> tuple[list[dict[str, Any]], list[str]]:
     tests.append(_test(slo, "steady error ratio at half the budget: no alert", [Phase(calm_steps + 2, budget / 2)],
                        [{"expr": _alerts(slo), "eval_time": t, "exp_samples": []} for t in checks]))
 
+    # 1b. A service that never failed has no bad series at all: its error ratio must read 0, not be absent.
+    if isinstance(slo.sli, HttpSLI) and slo.sli.latency is None:
+        series = input_series(slo, [Phase(calm_steps + 2, 0.0)])[:1]  # the good series alone
+        short = table.shortest
+        labels = promql.selector({**slo.labels, "slo_service": slo.service, "slo_name": slo.name,
+                                  "slo_window": short.name})
+        test = _test(slo, "no failure yet: the error ratio is 0, not absent", [], [
+            {"expr": rules.sli_record(short) + rules.slo_selector(slo), "eval_time": _at(short.seconds * 2, step),
+             "exp_samples": [{"labels": rules.sli_record(short) + labels, "value": 0}]}])
+        tests.append({**test, "input_series": series})
+
     # 2. Step to 100% errors after a calm: the page fires within needed x long window + one evaluation.
     if page.enabled:
         needed = [c.factor * budget for c in table.by_severity("page")]

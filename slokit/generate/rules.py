@@ -65,7 +65,9 @@ def events_queries(slo: SLO) -> tuple[str, str]:
         total = f"sum(rate({contract.HTTP_SERVER_DURATION}_count{promql.selector(labels, counted)}[{w}]))"
         if sli.latency is None:
             bad = {**labels, "outcome": contract.BAD}
-            return f"sum(rate({contract.HTTP_SERVER_DURATION}_count{promql.selector(bad)}[{w}]))", total
+            # The middleware creates the bad series at the first failure; until then the ratio is 0, not absent.
+            return (f"sum(rate({contract.HTTP_SERVER_DURATION}_count{promql.selector(bad)}[{w}])) or vector(0)",
+                    total)
         fast = promql.selector(labels, {**counted, "le": promql.le_regex(sli.latency)})
         return f"{total}\n-\nsum(rate({contract.HTTP_SERVER_DURATION}_bucket{fast}[{w}]))", total
     if isinstance(sli, LatencySLI):

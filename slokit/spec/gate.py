@@ -129,10 +129,13 @@ def validate(doc: Doc, slo_path: Path, per_slo: bool, slo: SLO) -> None:
     if raw is None:
         return
     path = slo_path + ("gate",) if per_slo else ("gate",)
-    spec = parse(doc, path, raw)
+    scratch = Doc(doc.file, doc.data, doc.marks, [], doc.base)
+    spec = parse(scratch, path, raw)
     if spec.canary and not isinstance(slo.sli, (HttpSLI, LatencySLI)):
-        doc.error(path + ("canary",), f"slo {slo.name!r}: a canary comparison needs an http or latency SLI, "
-                                      "whose series slokit can split by a label (events and raw queries are opaque)")
+        scratch.error(path + ("canary",), f"slo {slo.name!r}: a canary comparison needs an http or latency SLI, "
+                                          "whose series slokit can split by a label (events and raw queries are opaque)")
+    # the top-level section is checked once per SLO it applies to: report each problem once
+    doc.problems.extend(p for p in scratch.problems if p not in doc.problems)
 
 
 def gate_spec(slo: SLO) -> GateSpec:
