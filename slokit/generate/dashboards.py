@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -20,7 +21,14 @@ from slokit.instrument import contract
 from slokit.spec.model import SLO, HttpSLI, LatencySLI, RawSLI
 
 # The jsonnet library: dashboards/lib/ in the source tree (slokit is installed from it with `pip install -e`).
-LIB_DIR = Path(__file__).resolve().parents[2] / "dashboards" / "lib"
+def _lib_dir() -> Path:
+    """The source tree's dashboards/lib, or the copy a regular install puts under <prefix>/share."""
+    source = Path(__file__).resolve().parents[2] / "dashboards" / "lib"
+    installed = Path(sys.prefix) / "share" / "slokit" / "dashboards"
+    return source if source.is_dir() or not installed.is_dir() else installed
+
+
+LIB_DIR = _lib_dir()
 DEFAULT_ENTRY = LIB_DIR / "main.jsonnet"
 OUT_DIR = "dashboards"  # relative to `slokit generate --out`
 OVERVIEW_UID = "slokit-overview"
