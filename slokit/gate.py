@@ -28,15 +28,12 @@ import requests
 from slokit import promql
 from slokit.generate import rules
 from slokit.instrument import contract
+from slokit.promapi import QueryError, instant_query
 from slokit.spec.gate import Canary, GateSpec, gate_spec
 from slokit.spec.model import SLO, HttpSLI, LatencySLI
 
 PASS, FAIL, UNDECIDED = "pass", "fail", "undecided"
 EXIT_CODES = {PASS: 0, FAIL: 1, UNDECIDED: 2}
-
-
-class QueryError(Exception):
-    """The source could not answer (down, timeout, HTTP error, query error, garbage)."""
 
 
 Query = Callable[[str], list[tuple[dict[str, str], float]]]  # PromQL -> [(labels, value)]
@@ -283,27 +280,16 @@ def prometheus_query(url: str, timeout: float = 5.0, headers: Mapping[str, str] 
                      session: requests.Session | None = None) -> Query:
     """An instant-query function over `/api/v1/query`; every fault becomes QueryError (never a pass)."""
     http = session or requests.Session()
-    endpoint = url.rstrip("/") + "/api/v1/query"
-    sent = {"Accept": "application/json", **(headers or {})}
 
     def query(text: str) -> list[tuple[dict[str, str], float]]:
         try:
-            response = http.get(endpoint, params={"query": text}, headers=sent, timeout=timeout)
-        except requests.RequestException as exc:
-            raise QueryError(f"{url}: {type(exc).__name__}") from exc
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise QueryError(f"{url}: HTTP {response.status_code}, not JSON") from exc
-        if response.status_code != 200 or body.get("status") != "success":
-            raise QueryError(f"{url}: HTTP {response.status_code}: {str(body.get('error', body))[:200]}")
-        data = body.get("data") or {}
-        if data.get("resultType") != "vector":
-            raise QueryError(f"{url}: expected a vector, got {data.get('resultType')!r}")
-        try:
-            return [(dict(r["metric"]), float(r["value"][1])) for r in data["result"]]
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
-            raise QueryError(f"{url}: unusable answer: {exc}") from exc
+            result = instant_query(url, text, timeout, headers, http)
+            try:
+                return [(dict(r["metric"]), float(r["value"][1])) for r in result]
+            except (KeyError, TypeError, ValueError, IndexError) as exc:
+                raise QueryError("garbage", f"unusable answer: {exc}") from exc
+        except QueryError as exc:
+            raise QueryError(exc.reason, f"{url}: {exc}") from exc
 
     return query
 

@@ -18,6 +18,7 @@ import requests
 
 from slokit import promql
 from slokit.generate.rules import SLI_RECORD
+from slokit.promapi import QueryError, instant_query
 from slokit.runtime.clock import Clock, system_clock
 from slokit.runtime.decisions import Decisions
 from slokit.runtime.periodic import Periodic
@@ -25,12 +26,6 @@ from slokit.runtime.policy import SourceConfig
 from slokit.spec.model import SLO
 
 log = logging.getLogger("slokit.runtime")
-
-
-class SourceError(Exception):
-    def __init__(self, reason: str, message: str):
-        super().__init__(message)
-        self.reason = reason
 
 
 class PrometheusSource:
@@ -41,7 +36,7 @@ class PrometheusSource:
         self.decisions = decisions or Decisions()
         self.slos = {(s.service, s.name): s for s in slos}
         self.session = session or requests.Session()
-        self.headers = {"Accept": "application/json"}
+        self.headers: dict[str, str] = {}
         if config.auth_header_env and environ.get(config.auth_header_env):
             self.headers["Authorization"] = environ[config.auth_header_env]
         services = sorted({s.service for s in slos})
@@ -56,35 +51,18 @@ class PrometheusSource:
         """Ask once; True if the answer was usable. Never raises for source faults."""
         try:
             answer = self._fetch()
-        except SourceError as exc:
+        except QueryError as exc:
             self.decisions.source_error(exc.reason, f"{self.config.url}: {exc}")
             return False
         self._answer, self._answered_at, self._stale_reported = answer, self.clock(), False
         return True
 
     def _fetch(self) -> dict[str, dict[int, float]]:
-        url = self.config.url.rstrip("/") + "/api/v1/query"
+        result = instant_query(self.config.url, self.query, self.config.timeout, self.headers, self.session)
         try:
-            response = self.session.get(url, params={"query": self.query}, headers=self.headers,
-                                        timeout=self.config.timeout)
-        except requests.Timeout as exc:
-            raise SourceError("timeout", f"no answer within {self.config.timeout}s") from exc
-        except requests.RequestException as exc:
-            raise SourceError("connection", str(exc)) from exc
-        if response.status_code != 200:
-            raise SourceError("http_status", f"HTTP {response.status_code}: {response.text[:200]}")
-        try:
-            body = response.json()
-            if body.get("status") != "success":
-                raise SourceError("query_error", str(body.get("error", body))[:200])
-            result = body["data"]["result"]
-            if body["data"].get("resultType") != "vector" or not isinstance(result, list):
-                raise ValueError(f"expected a vector, got {body['data'].get('resultType')!r}")
             return self._parse(result)
-        except SourceError:
-            raise
         except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
-            raise SourceError("garbage", f"unusable answer: {exc}") from exc
+            raise QueryError("garbage", f"unusable answer: {exc}") from exc
 
     def _parse(self, result: list[Any]) -> dict[str, dict[int, float]]:
         out: dict[str, dict[int, float]] = {s.id: {} for s in self.slos.values()}

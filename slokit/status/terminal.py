@@ -10,6 +10,7 @@ import requests
 
 from slokit import promql, windows
 from slokit.generate import rules
+from slokit.promapi import QueryError, instant_query
 from slokit.runtime import metrics as m
 from slokit.spec.model import SLO
 from slokit.status.board import slo_row
@@ -19,9 +20,9 @@ class StatusError(Exception):
     """The service or Prometheus could not be read (message for the terminal)."""
 
 
-def _get(url: str, params: Mapping[str, str] | None, timeout: float, headers: Mapping[str, str] | None) -> Any:
+def _get(url: str, timeout: float) -> Any:
     try:
-        response = requests.get(url, params=params, timeout=timeout, headers=headers)
+        response = requests.get(url, timeout=timeout)
         response.raise_for_status()
         return response.json()
     except requests.RequestException as exc:
@@ -34,7 +35,7 @@ def from_service(url: str, timeout: float = 5.0) -> dict[str, Any]:
     """The snapshot a status page serves; `url` is its JSON endpoint or the page (status.json is added)."""
     if not url.endswith(".json"):
         url = url.rstrip("/") + "/status.json"
-    snapshot = _get(url, None, timeout, None)
+    snapshot = _get(url, timeout)
     if not isinstance(snapshot, dict) or not {"slos", "breakers", "switches"} <= snapshot.keys():
         raise StatusError(f"{url} is not a slokit status endpoint (no slos, breakers and switches)")
     return snapshot
@@ -47,10 +48,10 @@ class Prometheus:
         self.url, self.timeout, self.headers = url.rstrip("/"), timeout, headers
 
     def query(self, expr: str) -> list[dict[str, Any]]:
-        body = _get(self.url + "/api/v1/query", {"query": expr}, self.timeout, self.headers)
-        if body.get("status") != "success":
-            raise StatusError(f"{self.url}: {body.get('error', 'query failed')}: {expr}")
-        return body["data"]["result"]
+        try:
+            return instant_query(self.url, expr, self.timeout, self.headers)
+        except QueryError as exc:
+            raise StatusError(f"cannot read {self.url}: {exc}: {expr}") from None
 
 
 def from_prometheus(prom: Prometheus, slos: Sequence[SLO]) -> dict[str, Any]:
