@@ -244,34 +244,29 @@ def simulate(events: str, specs: tuple[str, ...], policy_file: str | None, until
     Example:
       slokit simulate --spec examples/checkout.yml --policy examples/policy.yml events.csv --until 2h
     """
-    import json
-
-    from slokit.promql import parse_duration
     from slokit.runtime.policy import load_policy, policy_from_specs
     from slokit.runtime.simulate import read_events, simulate as replay
-    from slokit.spec.source import Problem as PolicyProblem
 
     spec = read_specs(specs)
     if rollout_events:
         _simulate_rollout(spec, events, rollout_events, stages, stage_duration, slo_id)
         return
     try:
-        extra, every = parse_duration(until) if until not in ("0", "0s") else 0, parse_duration(step) if step else None
+        extra = promql.parse_duration(until) if until not in ("0", "0s") else 0
+        every = promql.parse_duration(step) if step else None
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     try:
         policy = load_policy(policy_file, spec.slos) if policy_file else policy_from_specs(spec.slos)
         if not policy.rules:
             message = "no policy rules (give --policy or a `policy:` section)"
-            raise SpecError([PolicyProblem(policy_file or specs[0], 0, "", message)])
+            raise SpecError([Problem(policy_file or specs[0], 0, "", message)])
         count = 0
         for record in replay(read_events(events), policy, spec.slos, until=extra, step=every, file=events):
             click.echo(json.dumps(record, sort_keys=True))
             count += 1
     except SpecError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        sys.exit(EXIT_INVALID)
+        exit_invalid(exc, "nothing replayed")
     click.echo(f"{count} transition(s)", err=True)
 
 
