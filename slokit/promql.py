@@ -20,14 +20,19 @@ _METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 WINDOW_PLACEHOLDER = "{{.window}}"
 
 
-def parse_duration(text: str) -> int:
-    """Prometheus duration ("1h30m", "28d") to whole seconds; ValueError if malformed or zero."""
+def parse_seconds(text: str) -> float:
+    """Prometheus duration to seconds, fractions kept ("300ms" -> 0.3): latency thresholds and timeouts."""
     text = str(text).strip()
     if not _DURATION_RE.match(text):
         raise ValueError(f"{text!r} is not a duration like 30s, 5m, 1h30m, 28d")
-    seconds = sum(int(n) * _DURATION_UNITS[u] for n, u in _DURATION_PART.findall(text))
+    return sum(int(n) * _DURATION_UNITS[u] for n, u in _DURATION_PART.findall(text))
+
+
+def parse_duration(text: str) -> int:
+    """Prometheus duration ("1h30m", "28d") to whole seconds; ValueError if malformed or zero."""
+    seconds = parse_seconds(text)
     if seconds < 1:
-        raise ValueError(f"{text!r} must be at least 1s")
+        raise ValueError(f"{str(text).strip()!r} must be at least 1s")
     return int(seconds)
 
 

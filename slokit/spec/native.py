@@ -84,8 +84,7 @@ def _seconds(doc: Doc, path: Path, value: object) -> float:
         seconds = float(value)
     else:
         try:
-            text = str(value).strip()
-            seconds = int(text[:-2]) / 1000 if text.endswith("ms") and text[:-2].isdigit() else promql.parse_duration(text)
+            seconds = promql.parse_seconds(str(value))
         except ValueError as exc:
             doc.error(path, f"must be a duration like 300ms or a number of seconds: {exc}")
             return 0.0
