@@ -37,3 +37,8 @@ def test_le_matches_go_and_python_histogram_labels():
     import re
     assert re.fullmatch(promql.le_regex(1.0), "1") and re.fullmatch(promql.le_regex(1.0), "1.0")
     assert re.fullmatch(promql.le_regex(0.3), "0.3") and not re.fullmatch(promql.le_regex(0.3), "0x3")
+
+
+def test_sub_second_durations_keep_their_fraction():
+    assert promql.parse_seconds("300ms") == 0.3 and promql.parse_seconds("1s500ms") == 1.5
+    assert promql.parse_duration("1s500ms") == 1  # whole seconds where windows need them
