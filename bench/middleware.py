@@ -20,9 +20,10 @@ import re
 import statistics
 import sys
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry
 
@@ -217,7 +218,7 @@ def report(asgi: list[dict[str, Any]], wsgi: list[dict[str, Any]], rounds: int, 
 
     peers = [r["overhead"] for r in asgi if not r["name"].startswith(("bare", "slokit"))]
     ours = next(r["overhead"] for r in asgi if r["name"] == "slokit")
-    date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    date = datetime.now(UTC).strftime("%Y-%m-%d")
     lines = [
         SECTION,
         "",

@@ -18,9 +18,9 @@ import asyncio
 from dataclasses import dataclass
 
 from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client.exposition import choose_encoder
 from starlette.applications import Starlette
 from starlette.requests import Request
-from prometheus_client.exposition import choose_encoder
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 

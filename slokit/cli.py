@@ -7,20 +7,20 @@ import json
 import os
 import sys
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
 
 import click
 
 from slokit import __version__, promql
+from slokit.apply import alertmanager as silences
 from slokit.generate import files as generated
 from slokit.generate.dashboards import DashboardError
 from slokit.generate.rules import FORMATS
 from slokit.spec import Problem, Spec, SpecError, load
-from slokit.spec.source import Doc, read_documents
-from slokit.apply import alertmanager as silences
 from slokit.spec import alertmanager as silence_groups
+from slokit.spec.source import Doc, read_documents
 
 EXIT_INVALID = 2
 
@@ -245,7 +245,8 @@ def simulate(events: str, specs: tuple[str, ...], policy_file: str | None, until
       slokit simulate --spec examples/checkout.yml --policy examples/policy.yml events.csv --until 2h
     """
     from slokit.runtime.policy import load_policy, policy_from_specs
-    from slokit.runtime.simulate import read_events, simulate as replay
+    from slokit.runtime.simulate import read_events
+    from slokit.runtime.simulate import simulate as replay
 
     spec = read_specs(specs)
     if rollout_events:
@@ -346,7 +347,7 @@ def silence_add(group: str, specs: tuple[str, ...], duration: str, comment: str,
     try:
         # A dry run with a URL still reads the existing silences (a GET), so it shows what a real run would do.
         existing = client.silences() if client else []
-        actions = silences.plan_add(target, existing, datetime.now(timezone.utc), length, author, comment)
+        actions = silences.plan_add(target, existing, datetime.now(UTC), length, author, comment)
         _run(actions, None if dry_run else client)
     except silences.AlertmanagerError as exc:
         raise click.ClickException(str(exc)) from None

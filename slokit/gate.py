@@ -25,9 +25,8 @@ from typing import Any
 
 import requests
 
-from slokit import promql
+from slokit import names, promql
 from slokit.generate import rules
-from slokit.instrument import contract
 from slokit.promapi import QueryError, instant_query
 from slokit.spec.gate import Canary, GateSpec, gate_spec
 from slokit.spec.model import SLO, HttpSLI, LatencySLI
@@ -121,8 +120,8 @@ def counts_queries(slo: SLO, window: int, matchers: Mapping[str, str], by: str |
         labels = {"service": sli.service, **({"route": sli.route} if sli.route else {}),
                   **({"method": sli.method} if sli.method else {})}
         labels.update(matchers)
-        series, threshold = contract.HTTP_SERVER_DURATION, sli.latency
-        counted = {"outcome": "|".join(contract.COUNTED_OUTCOMES)}
+        series, threshold = names.HTTP_SERVER_DURATION, sli.latency
+        counted = {"outcome": "|".join(names.COUNTED_OUTCOMES)}
     elif isinstance(sli, LatencySLI):
         labels = {k: v for k, v in {**sli.matchers, **matchers}.items() if k not in (regex or {})}
         series, threshold, counted = sli.histogram, sli.threshold, {}
@@ -131,7 +130,7 @@ def counts_queries(slo: SLO, window: int, matchers: Mapping[str, str], by: str |
     regex = dict(regex or {})
     total = f"{agg}(increase({series}_count{promql.selector(labels, {**counted, **regex})}[{w}]))"
     if threshold is None:  # availability: requests the middleware classified bad
-        bad = promql.selector({**labels, "outcome": contract.BAD}, regex)
+        bad = promql.selector({**labels, "outcome": names.BAD}, regex)
         return f"{agg}(increase({series}_count{bad}[{w}]))", total
     fast = promql.selector(labels, {**counted, **regex, "le": promql.le_regex(threshold)})
     return f"{total}\n-\n{agg}(increase({series}_bucket{fast}[{w}]))", total

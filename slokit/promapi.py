@@ -6,7 +6,8 @@ ask through it, and every fault becomes a QueryError with a reason, never a trac
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import requests
 

@@ -20,7 +20,7 @@ Why each rule:
   the retry would only add load to what is already failing.
 - `Retry-After` (seconds or an HTTP date) is honoured; one longer than `max_retry_after` is not waited for:
   the answer goes back to the caller.
-Every decision is counted in `contract.RETRIES` with its reason.
+Every decision is counted in `names.RETRIES` with its reason.
 """
 
 from __future__ import annotations
@@ -41,8 +41,7 @@ import requests
 from prometheus_client import REGISTRY, CollectorRegistry, Counter
 from requests.adapters import BaseAdapter, HTTPAdapter
 
-from slokit import windows
-from slokit.instrument import contract
+from slokit import names, windows
 from slokit.instrument.client import peer as url_peer
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
@@ -111,8 +110,8 @@ _counters: weakref.WeakKeyDictionary[CollectorRegistry, Counter] = weakref.WeakK
 def _retries_counter(registry: CollectorRegistry) -> Counter:
     counter = _counters.get(registry)
     if counter is None:
-        counter = _counters[registry] = Counter(contract.RETRIES, "Retry decisions on outbound calls that failed "
-                                                "retryably: retried, or why not.", contract.RETRY_LABELS,
+        counter = _counters[registry] = Counter(names.RETRIES, "Retry decisions on outbound calls that failed "
+                                                "retryably: retried, or why not.", names.RETRY_LABELS,
                                                 registry=registry)
     return counter
 
@@ -186,7 +185,7 @@ class Attempts:
                 delay = max(delay, wait)
         if decision is None and not p.budget.try_retry():
             decision = "budget_exhausted"
-        p._counter.labels(p.service, self.peer, decision or contract.RETRIED).inc()
+        p._counter.labels(p.service, self.peer, decision or names.RETRIED).inc()
         if decision is not None:
             return None
         self.retries += 1

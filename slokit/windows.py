@@ -17,12 +17,14 @@ Rules, dashboards and the in-process runtime all read this module, so Prometheus
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
-from slokit.promql import format_duration
+from slokit import names
+from slokit.promql import float_literal, format_duration
 
-BASE_PERIOD = 30 * 86400
+BASE_PERIOD = names.DEFAULT_PERIOD
 
 
 # The 30d table; `table(period)` scales it.
@@ -33,7 +35,6 @@ GOOGLE_30D: tuple[tuple[str, int, int, float], ...] = (
     ("ticket", 3 * 86400, 6 * 3600, 0.10),
 )
 
-SEVERITIES = ("page", "ticket")
 
 
 @dataclass(frozen=True)
@@ -47,13 +48,39 @@ class Window:
         return format_duration(self.seconds)
 
 
+def above(burns: Mapping[int, float], seconds: Iterable[int], threshold: float) -> bool:
+    """Every one of the windows burns faster than `threshold` (a window with no figure is not burning)."""
+    return all(burns.get(s, 0.0) > threshold for s in seconds)
+
+
 @dataclass(frozen=True)
 class Condition:
+    """One multiwindow condition: both windows burn faster than `factor` times the error budget.
+
+    The long window says enough budget was spent to matter, the short one that it is still being spent
+    (so the alert resets soon after the fault ends). `holds` evaluates it on burn figures (the runtime,
+    the status page, retries); `promql` renders the same condition for the alert rules.
+    """
+
     severity: str
     long: Window
     short: Window
     factor: float  # burn-rate threshold: error ratio > factor * (1 - objective)
     budget_share: float
+
+    @property
+    def seconds(self) -> tuple[int, int]:
+        return self.short.seconds, self.long.seconds
+
+    def holds(self, burns: Mapping[int, float]) -> bool:
+        """Both windows above the factor; `burns` maps window seconds to burn (error ratio / budget)."""
+        return above(burns, self.seconds, self.factor)
+
+    def promql(self, ratio: Callable[[Window], str], budget: str) -> str:
+        """The condition over recorded error ratios: `ratio(window)` selects one window's series."""
+        threshold = f"({float_literal(self.factor)} * {budget})"
+        short, long = (f"max({ratio(w)} > {threshold}) without ({names.WINDOW})" for w in (self.short, self.long))
+        return f"(\n  {short}\n  and\n  {long}\n)"
 
 
 @dataclass(frozen=True)
@@ -73,6 +100,10 @@ class WindowTable:
 
     def by_severity(self, severity: str) -> tuple[Condition, ...]:
         return tuple(c for c in self.conditions if c.severity == severity)
+
+    def firing(self, severity: str, burns: Mapping[int, float]) -> Condition | None:
+        """The first condition of the tier that holds on these burns (the alert would fire), or None."""
+        return next((c for c in self.by_severity(severity) if c.holds(burns)), None)
 
 
 def _scale(seconds: int, period: int) -> int:

@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-COMPAT = ROOT.parent / "shared" / "compat"
+COMPAT = ROOT / "tests" / "data" / "compat"  # copied from ../shared/compat (origin: Sloth and OpenSLO examples)
 
 
 @pytest.fixture

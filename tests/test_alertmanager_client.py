@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from click.testing import CliRunner
@@ -141,7 +141,7 @@ def test_url_comes_from_the_environment_and_both_auth_kinds_are_refused():
 GROUP = Group("payments", (SLO("checkout", "availability", 99.9, 30 * 86400, HttpSLI("checkout"),
                                Alerting("CheckoutAvailability")),),
               Settings(symptoms=(Symptom((Matcher("alertname", "=", "High5xx"),)),)))
-NOW = datetime(2026, 11, 23, 20, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)
 
 
 def live(id_: str, matchers: tuple[Matcher, ...], ends: datetime, state: str = "active") -> dict:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -90,7 +91,7 @@ def alertmanager(spec_file, tmp_path_factory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def firing(alertmanager) -> str:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     alerts = [{"labels": labels, "annotations": {}, "startsAt": now.isoformat(),
                "endsAt": (now + timedelta(hours=1)).isoformat()} for labels in ALL]
     requests.post(f"{alertmanager}/api/v2/alerts", json=alerts, timeout=5).raise_for_status()

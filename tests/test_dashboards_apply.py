@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 import pytest
 from click.testing import CliRunner
+from conftest import ROOT
 from werkzeug import Request, Response
 
-from conftest import ROOT
 from slokit.apply import grafana
 from slokit.cli import main
 

@@ -15,8 +15,8 @@ import jsonschema
 import promql_parser
 import pytest
 from click.testing import CliRunner
-
 from conftest import EXAMPLES, ROOT
+
 from slokit import windows
 from slokit.cli import main
 from slokit.generate import dashboards

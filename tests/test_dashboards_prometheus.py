@@ -1,7 +1,7 @@
 """Every query in the generated dashboards works against a real Prometheus running the generated rules.
 
 A spec with a 1d period (alert windows 10s..2h24m) covers every SLI kind. A small exporter on loopback
-serves the middleware's HTTP histogram (slokit.instrument.contract) and the runtime's gauges; Prometheus
+serves the middleware's HTTP histogram (slokit.names) and the runtime's gauges; Prometheus
 (Debian's package) scrapes it every second and evaluates the generated rules. Each template variable is
 resolved through the label values API as Grafana would, then every panel and annotation expression runs
 through /api/v1/query and must return data.
@@ -15,18 +15,19 @@ import subprocess
 import textwrap
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import promql_parser
 import pytest
 import requests
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
-
 from conftest import require
 from instrument_helpers import free_port, http_ok, stop, wait_until
-from slokit.generate import dashboards, files as generated
-from slokit.instrument import contract
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from slokit import names
+from slokit.generate import dashboards
+from slokit.generate import files as generated
 from slokit.spec import load
 
 SPEC = """
@@ -72,8 +73,8 @@ class App:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.http = Histogram(contract.HTTP_SERVER_DURATION, "requests", contract.HTTP_SERVER_LABELS,
-                              buckets=contract.BUCKETS, registry=self.registry)
+        self.http = Histogram(names.HTTP_SERVER_DURATION, "requests", names.HTTP_SERVER_LABELS,
+                              buckets=names.BUCKETS, registry=self.registry)
         Gauge("slokit_breaker_state", "breaker", ["breaker"], registry=self.registry).labels("payments").set(1)
         Gauge("slokit_switch_enabled", "switch", ["switch"], registry=self.registry).labels("recommendations").set(0)
         self.transitions = Counter("slokit_decision_transitions", "transitions", ["target", "from_state", "to_state"],
@@ -88,10 +89,10 @@ class App:
             tick += 1
             for i in range(6):
                 bad = i % 2 == 0
-                outcome, code = (contract.BAD, "500") if bad else (contract.GOOD, "200")
+                outcome, code = (names.BAD, "500") if bad else (names.GOOD, "200")
                 self.http.labels("shop", "/pay", "POST", code, outcome).observe(0.5 if i % 3 == 0 else 0.05)
-                self.http.labels("shop", "/search", "GET", "200", contract.GOOD).observe(0.3 if i == 0 else 0.02)
-            self.http.labels("shop", "/search", "GET", "503", contract.BAD).observe(0.01)
+                self.http.labels("shop", "/search", "GET", "200", names.GOOD).observe(0.3 if i == 0 else 0.02)
+            self.http.labels("shop", "/search", "GET", "503", names.BAD).observe(0.01)
             if tick % 5 == 0:
                 self.transitions.labels("breaker:payments", "closed", "open").inc()
 

@@ -10,8 +10,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import generate_latest
 
+from slokit import names
 from slokit.runtime import Breaker, Decisions, ManualClock, Metrics, Runtime, parse_policy
-from slokit.runtime import metrics as names
 from slokit.spec.model import SLO, HttpSLI
 
 MONTH = 30 * 86400

@@ -10,8 +10,18 @@ import pytest
 import requests
 from conftest import EXAMPLES
 
-from slokit.runtime import (Decisions, ManualClock, PolicyReloader, Runtime, Switches, admin_app, load_policy,
-                            parse_policy, policy_from_specs, request_listener)
+from slokit.runtime import (
+    Decisions,
+    ManualClock,
+    PolicyReloader,
+    Runtime,
+    Switches,
+    admin_app,
+    load_policy,
+    parse_policy,
+    policy_from_specs,
+    request_listener,
+)
 from slokit.spec import SpecError, load
 
 SLOS = load([str(EXAMPLES / "checkout.yml")]).slos

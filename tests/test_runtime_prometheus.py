@@ -11,19 +11,19 @@ from __future__ import annotations
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import requests
 from conftest import require
 from instrument_helpers import free_port, prometheus_scraping, wait_until
 
+from slokit import names
 from slokit.generate.files import generate
 from slokit.runtime import Decisions, Engine, ManualClock, PrometheusSource, Runtime, SourceConfig, parse_policy
-from slokit.runtime import metrics as names
 from slokit.spec.load import load
 
 SPEC = """\

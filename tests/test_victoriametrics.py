@@ -15,8 +15,8 @@ import pytest
 import requests
 from prometheus_client import CollectorRegistry, Histogram, start_http_server
 
+from slokit import names
 from slokit.generate.files import generate
-from slokit.instrument import contract
 from slokit.spec import load
 from tests.conftest import COMPAT, ROOT, require
 from tests.instrument_helpers import free_port, running, wait_until
@@ -63,12 +63,12 @@ def test_vmalert_records_the_injected_error_ratio_and_pages(tmp_path):
     (tmp_path / "rules.yml").write_text(files["rules/shop.yml"])
 
     registry = CollectorRegistry()
-    histogram = Histogram(contract.HTTP_SERVER_DURATION, "requests", contract.HTTP_SERVER_LABELS,
-                          buckets=contract.BUCKETS, registry=registry)
+    histogram = Histogram(names.HTTP_SERVER_DURATION, "requests", names.HTTP_SERVER_LABELS,
+                          buckets=names.BUCKETS, registry=registry)
     exporter_port = free_port()
     exporter, _ = start_http_server(exporter_port, addr="127.0.0.1", registry=registry)
-    good = histogram.labels("shop", "/buy", "GET", "200", contract.GOOD)
-    bad = histogram.labels("shop", "/buy", "GET", "500", contract.BAD)
+    good = histogram.labels("shop", "/buy", "GET", "200", names.GOOD)
+    bad = histogram.labels("shop", "/buy", "GET", "500", names.BAD)
     stop = threading.Event()
 
     def traffic() -> None:  # 25% errors, 80 requests a second, until the test ends

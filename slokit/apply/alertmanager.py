@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -60,7 +61,7 @@ class Client:
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
 
     @classmethod
-    def from_env(cls, url: str | None = None, env: Mapping[str, str] = os.environ, **kwargs: Any) -> "Client":
+    def from_env(cls, url: str | None = None, env: Mapping[str, str] = os.environ, **kwargs: Any) -> Client:
         """A client for `url` (or $SLOKIT_ALERTMANAGER_URL) with a bearer token or basic auth from env."""
         url = url or env.get(ENV_URL)
         if not url:
@@ -142,7 +143,7 @@ def _time(text: str) -> datetime:
 
 
 def _stamp(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def plan_add(group: Group, existing: list[dict[str, Any]], now: datetime, duration: timedelta, author: str,

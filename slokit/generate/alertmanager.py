@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from slokit.spec.alertmanager import SEVERITIES, Group, Matcher, groups
+from slokit import names
+from slokit.spec.alertmanager import Group, Matcher, groups
 from slokit.spec.model import SLO
 from slokit.spec.source import Doc, Problem, SpecError
 
@@ -44,7 +45,7 @@ def routes(group: Group) -> list[dict[str, Any]]:
         if s.group_interval:
             route["group_interval"] = s.group_interval
         children = []
-        for severity in SEVERITIES:
+        for severity in names.SEVERITIES:
             tier = s.tier(severity)
             child: dict[str, Any] = {"matchers": [Matcher("slo_severity", "=", severity).text()]}
             if tier.receiver:
@@ -151,13 +152,13 @@ def check_receivers(config: dict[str, Any], frag: Fragment, base_name: str) -> l
     known = {r.get("name") for r in config.get("receivers") or [] if isinstance(r, dict)}
     problems = []
     for group in frag.groups.values():
-        for severity in SEVERITIES:
+        for severity in names.SEVERITIES:
             tier = group.settings.tier(severity)
             if tier.receiver and tier.receiver not in known and tier.where:
-                names = ", ".join(sorted(str(n) for n in known)) or "none"
+                known_text = ", ".join(sorted(str(n) for n in known)) or "none"
                 problems.append(tier.where.problem(
                     f"unknown receiver {tier.receiver!r}: not in {base_name} nor declared under "
-                    f"alertmanager.receivers (known: {names})"))
+                    f"alertmanager.receivers (known: {known_text})"))
     return problems
 
 

@@ -12,13 +12,14 @@ import hashlib
 import json
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from slokit import promql, windows
+from slokit import names, promql, windows
 from slokit.generate import rules
-from slokit.instrument import contract
 from slokit.spec.model import SLO, HttpSLI, LatencySLI, RawSLI
+
 
 # The jsonnet library: dashboards/lib/ in the source tree (slokit is installed from it with `pip install -e`).
 def _lib_dir() -> Path:
@@ -74,8 +75,8 @@ def _latency(slo: SLO) -> dict[str, Any] | None:
     if isinstance(sli, HttpSLI) and sli.latency is not None:
         matchers = {"service": sli.service, **({"route": sli.route} if sli.route else {}),
                     **({"method": sli.method} if sli.method else {})}
-        histogram, threshold = contract.HTTP_SERVER_DURATION, sli.latency
-        regex = {"outcome": "|".join(contract.COUNTED_OUTCOMES)}
+        histogram, threshold = names.HTTP_SERVER_DURATION, sli.latency
+        regex = {"outcome": "|".join(names.COUNTED_OUTCOMES)}
     elif isinstance(sli, LatencySLI):
         matchers, histogram, threshold, regex = sli.matchers, sli.histogram, sli.threshold, None
     else:

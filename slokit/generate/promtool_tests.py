@@ -19,9 +19,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from slokit import promql, windows
+from slokit import names, promql, windows
 from slokit.generate import rules
-from slokit.instrument import contract
 from slokit.spec.model import SLO, HttpSLI, LatencySLI
 
 REQUESTS_PER_STEP = 1000.0
@@ -88,13 +87,13 @@ def input_series(slo: SLO, phases: list[Phase]) -> list[dict[str, str]]:
     sli = slo.sli
     if isinstance(sli, HttpSLI):
         labels = {"service": sli.service, "route": sli.route or "/", "method": sli.method or "GET"}
-        name = contract.HTTP_SERVER_DURATION
+        name = names.HTTP_SERVER_DURATION
         if sli.latency is None:
             return [
-                _series(f"{name}_count", {**labels, "code": "200", "outcome": contract.GOOD}, _counter(phases, "good")),
-                _series(f"{name}_count", {**labels, "code": "500", "outcome": contract.BAD}, _counter(phases, "bad")),
+                _series(f"{name}_count", {**labels, "code": "200", "outcome": names.GOOD}, _counter(phases, "good")),
+                _series(f"{name}_count", {**labels, "code": "500", "outcome": names.BAD}, _counter(phases, "bad")),
             ]
-        labels = {**labels, "code": "200", "outcome": contract.GOOD}
+        labels = {**labels, "code": "200", "outcome": names.GOOD}
         return [
             _series(f"{name}_count", labels, _counter(phases, "all")),
             _series(f"{name}_bucket", {**labels, "le": repr(float(sli.latency))}, _counter(phases, "good")),

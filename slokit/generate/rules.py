@@ -13,8 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from slokit import promql, windows
-from slokit.instrument import contract
+from slokit import names, promql, windows
 from slokit.spec.model import SLO, EventsSLI, HttpSLI, LatencySLI, RawSLI
 
 SLI_RECORD = "slo:sli_error:ratio_rate"  # + window name, e.g. slo:sli_error:ratio_rate5m
@@ -61,15 +60,15 @@ def events_queries(slo: SLO) -> tuple[str, str]:
             labels["route"] = sli.route
         if sli.method:
             labels["method"] = sli.method
-        counted = {"outcome": "|".join(contract.COUNTED_OUTCOMES)}
-        total = f"sum(rate({contract.HTTP_SERVER_DURATION}_count{promql.selector(labels, counted)}[{w}]))"
+        counted = {"outcome": "|".join(names.COUNTED_OUTCOMES)}
+        total = f"sum(rate({names.HTTP_SERVER_DURATION}_count{promql.selector(labels, counted)}[{w}]))"
         if sli.latency is None:
-            bad = {**labels, "outcome": contract.BAD}
+            bad = {**labels, "outcome": names.BAD}
             # The middleware creates the bad series at the first failure; until then the ratio is 0, not absent.
-            return (f"sum(rate({contract.HTTP_SERVER_DURATION}_count{promql.selector(bad)}[{w}])) or vector(0)",
+            return (f"sum(rate({names.HTTP_SERVER_DURATION}_count{promql.selector(bad)}[{w}])) or vector(0)",
                     total)
         fast = promql.selector(labels, {**counted, "le": promql.le_regex(sli.latency)})
-        return f"{total}\n-\nsum(rate({contract.HTTP_SERVER_DURATION}_bucket{fast}[{w}]))", total
+        return f"{total}\n-\nsum(rate({names.HTTP_SERVER_DURATION}_bucket{fast}[{w}]))", total
     if isinstance(sli, LatencySLI):
         total = f"sum(rate({sli.histogram}_count{promql.selector(sli.matchers)}[{w}]))"
         fast = promql.selector(sli.matchers, {"le": promql.le_regex(sli.threshold)})

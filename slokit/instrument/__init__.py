@@ -1,4 +1,4 @@
-"""Instrumentation: the metrics contract, and middleware and hooks that record it.
+"""Instrumentation: middleware and hooks that record it.
 
     from slokit.instrument import SLOMiddleware, SLOWSGIMiddleware, instrument_session, measure
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from slokit.instrument.contract import BAD, DISCONNECT, GOOD, UNMATCHED_ROUTE, Listener
-from slokit.instrument.core import Classification
+from slokit.instrument.core import Classification, Listener
+from slokit.names import BAD, DISCONNECT, GOOD, UNMATCHED_ROUTE
 
 _LAZY = {
     "SLOMiddleware": "slokit.instrument.asgi",

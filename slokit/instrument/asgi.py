@@ -9,13 +9,15 @@ hang up, and reads the route template the router left in the scope after the app
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from time import perf_counter
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry
 
-from slokit.instrument import contract, otel as otel_module
-from slokit.instrument.core import DEFAULT_CLASSIFICATION, Classification, http_recorder
+from slokit import names
+from slokit.instrument import otel as otel_module
+from slokit.instrument.core import DEFAULT_CLASSIFICATION, Classification, Listener, http_recorder
 from slokit.instrument.routes import starlette_route
 
 Scope = dict[str, Any]
@@ -24,15 +26,15 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-_BAD, _DISCONNECT, _UNMATCHED = contract.BAD, contract.DISCONNECT, contract.UNMATCHED_ROUTE
-_METHODS, _OTHER = contract.METHODS, contract.OTHER_METHOD
+_BAD, _DISCONNECT, _UNMATCHED = names.BAD, names.DISCONNECT, names.UNMATCHED_ROUTE
+_METHODS, _OTHER = names.METHODS, names.OTHER_METHOD
 
 
 class SLOMiddleware:
     """Measures every HTTP request of an ASGI app into the contract's histogram.
 
     - route: the router's template (Starlette/FastAPI), or `route(scope)` if given; unmatched paths are
-      `contract.UNMATCHED_ROUTE`.
+      `names.UNMATCHED_ROUTE`.
     - outcome: `classification` of the status once the response has ended (streaming bodies included); an
       exception is a 500 and bad; a client that hung up before the response ended is `disconnect`.
     - `listener(route, outcome, seconds)` is called per request (the runtime's burn-rate engine);
@@ -48,7 +50,7 @@ class SLOMiddleware:
         registry: CollectorRegistry = REGISTRY,
         classification: Classification = DEFAULT_CLASSIFICATION,
         route: Callable[[Scope], str | None] | None = None,
-        listener: contract.Listener | None = None,
+        listener: Listener | None = None,
         otel: Any = None,
         exemplars: bool = True,
     ) -> None:

@@ -4,10 +4,10 @@
     httpx.Client(transport=SLOTransport(service="checkout"))                       # httpx
     httpx.AsyncClient(transport=AsyncSLOTransport(service="checkout"))
 
-Each call is one observation of `contract.HTTP_CLIENT_DURATION`, labelled with the peer (`host:port`, never
+Each call is one observation of `names.HTTP_CLIENT_DURATION`, labelled with the peer (`host:port`, never
 the URL path), method, status and outcome. The duration runs until the response headers arrived (what
 requests and httpx return before the body is read). A call that got no response (connection refused,
-timeout) is code `contract.NO_RESPONSE` and bad; the exception still propagates.
+timeout) is code `names.NO_RESPONSE` and bad; the exception still propagates.
 """
 
 from __future__ import annotations
@@ -20,13 +20,21 @@ import requests
 from prometheus_client import REGISTRY, CollectorRegistry
 from requests.adapters import BaseAdapter, HTTPAdapter
 
-from slokit.instrument import contract, otel as otel_module
-from slokit.instrument.core import DEFAULT_CLASSIFICATION, Classification, Recorder, http_recorder, method_label
+from slokit import names
+from slokit.instrument import otel as otel_module
+from slokit.instrument.core import (
+    DEFAULT_CLASSIFICATION,
+    Classification,
+    Listener,
+    Recorder,
+    http_recorder,
+    method_label,
+)
 
 
 def _recorder(service: str, *, registry: CollectorRegistry = REGISTRY,
               classification: Classification = DEFAULT_CLASSIFICATION,
-              listener: contract.Listener | None = None, otel: Any = None) -> Recorder:
+              listener: Listener | None = None, otel: Any = None) -> Recorder:
     """The options every outbound hook takes, as `SLOMiddleware`'s: registry, classification, listener, otel."""
     return http_recorder("client", service, registry=registry, classification=classification, listener=listener,
                          otel=otel_module.from_option(otel, client=True))
@@ -53,7 +61,7 @@ class SLOAdapter(BaseAdapter):
         try:
             response = self.inner.send(request, *args, **kwargs)
         except BaseException:
-            self.recorder.record(target, method, 0, contract.BAD, perf_counter() - start)
+            self.recorder.record(target, method, 0, names.BAD, perf_counter() - start)
             raise
         code = response.status_code
         self.recorder.record(target, method, code, self.recorder.outcome(code), perf_counter() - start)

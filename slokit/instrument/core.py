@@ -8,14 +8,18 @@ The labelled children are cached per label tuple, so the hot path is one dict lo
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Histogram
 
-from slokit.instrument import contract
+from slokit import names
 
 Observe = Callable[[float], None]
+# Called once per finished request with the classification already done: (route, outcome, seconds).
+# The in-process burn-rate engine subscribes here, so it never classifies a request a second time.
+Listener = Callable[[str, str, float], None]
 
 
 @dataclass(frozen=True)
@@ -38,16 +42,16 @@ class Classification:
 
     def outcome(self, code: int) -> str:
         if code in self.good:
-            return contract.GOOD
+            return names.GOOD
         if code in self.bad or code < 100 or code >= 600:  # no or invalid response: the server failed
-            return contract.BAD
+            return names.BAD
         if code >= 500:
-            return contract.BAD if self.bad_5xx else contract.GOOD
+            return names.BAD if self.bad_5xx else names.GOOD
         if code == 429:
-            return contract.BAD if self.bad_429 else contract.GOOD
+            return names.BAD if self.bad_429 else names.GOOD
         if code >= 400:
-            return contract.BAD if self.bad_4xx else contract.GOOD
-        return contract.GOOD
+            return names.BAD if self.bad_4xx else names.GOOD
+        return names.GOOD
 
     def table(self) -> tuple[str, ...]:
         """Outcome per status code 0..599, so the hot path classifies with one index."""
@@ -66,13 +70,13 @@ def histogram(name: str, doc: str, labels: Iterable[str], registry: CollectorReg
     families = _families.setdefault(registry, {})
     family = families.get(name)
     if family is None:
-        family = families[name] = Histogram(name, doc, tuple(labels), buckets=contract.BUCKETS, registry=registry)
+        family = families[name] = Histogram(name, doc, tuple(labels), buckets=names.BUCKETS, registry=registry)
     return family
 
 
 def method_label(method: str) -> str:
     """The request method, or OTHER for methods outside the standard set (bounded cardinality)."""
-    return method if method in contract.METHODS else contract.OTHER_METHOD
+    return method if method in names.METHODS else names.OTHER_METHOD
 
 
 def _trace_exemplar() -> dict[str, str] | None:
@@ -111,7 +115,7 @@ class Recorder:
         *,
         registry: CollectorRegistry = REGISTRY,
         classification: Classification = DEFAULT_CLASSIFICATION,
-        listener: contract.Listener | None = None,
+        listener: Listener | None = None,
         otel: Any = None,
         exemplars: bool = True,
     ) -> None:
@@ -124,14 +128,14 @@ class Recorder:
         self._children: dict[tuple[str, str, int, str], Observe] = {}
 
     def outcome(self, code: int) -> str:
-        return self.outcomes[code] if 0 <= code < 600 else contract.BAD
+        return self.outcomes[code] if 0 <= code < 600 else names.BAD
 
     def record(self, route: str, method: str, code: int, outcome: str, seconds: float) -> None:
         """One finished exchange; `route` is a template (server) or a peer (client), never a raw path."""
         key = (route, method, code, outcome)
         observe = self._children.get(key)
         if observe is None:
-            label = contract.NO_RESPONSE if code == 0 else str(code)
+            label = names.NO_RESPONSE if code == 0 else str(code)
             observe = self._children[key] = self.family.labels(self.service, route, method, label, outcome).observe
         if self.exemplars:
             observe(seconds, _trace_exemplar())  # type: ignore[call-arg]
@@ -144,9 +148,9 @@ class Recorder:
 
 
 _SIDES = {
-    "server": (contract.HTTP_SERVER_DURATION, contract.HTTP_SERVER_LABELS,
+    "server": (names.HTTP_SERVER_DURATION, names.HTTP_SERVER_LABELS,
                "Duration of inbound HTTP requests by route template and SLO outcome (slokit)."),
-    "client": (contract.HTTP_CLIENT_DURATION, contract.HTTP_CLIENT_LABELS,
+    "client": (names.HTTP_CLIENT_DURATION, names.HTTP_CLIENT_LABELS,
                "Duration of outbound HTTP calls by peer and SLO outcome (slokit)."),
 }
 

@@ -12,22 +12,23 @@
 
 An exception of one of `errors` (default: any Exception) is bad; other exceptions and normal returns are
 good (pass `errors=(GatewayError,)` so a business exception such as a declined card stays good). One
-observation of `contract.FUNCTION_DURATION` per call; the `listener` gets `(function, outcome, seconds)`.
+observation of `names.FUNCTION_DURATION` per call; the `listener` gets `(function, outcome, seconds)`.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from time import perf_counter
 from types import TracebackType
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from prometheus_client import REGISTRY, CollectorRegistry
 
-from slokit.instrument import contract
-from slokit.instrument.core import histogram
+from slokit import names
+from slokit.instrument.core import Listener, histogram
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,13 +67,13 @@ class Measure:
     function: str
     registry: CollectorRegistry = REGISTRY
     errors: tuple[type[BaseException], ...] = (Exception,)
-    listener: contract.Listener | None = None
+    listener: Listener | None = None
     _observe: dict[str, Callable[[float], None]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        family = histogram(contract.FUNCTION_DURATION, "Duration of measured functions by SLO outcome (slokit).",
-                           contract.FUNCTION_LABELS, self.registry)
-        for outcome in contract.COUNTED_OUTCOMES:
+        family = histogram(names.FUNCTION_DURATION, "Duration of measured functions by SLO outcome (slokit).",
+                           names.FUNCTION_LABELS, self.registry)
+        for outcome in names.COUNTED_OUTCOMES:
             self._observe[outcome] = family.labels(self.service, self.function, outcome).observe
 
     def record(self, outcome: str, seconds: float) -> None:
@@ -81,7 +82,7 @@ class Measure:
             self.listener(self.function, outcome, seconds)
 
     def classify(self, exc: BaseException | None) -> str:
-        return contract.BAD if exc is not None and isinstance(exc, self.errors) else contract.GOOD
+        return names.BAD if exc is not None and isinstance(exc, self.errors) else names.GOOD
 
     def __call__(self, func: F | None = None) -> Any:
         """`measure(func)` decorates; `measure()` gives a fresh context manager for one block."""
@@ -96,7 +97,7 @@ class Measure:
                 except BaseException as exc:
                     self.record(self.classify(exc), perf_counter() - start)
                     raise
-                self.record(contract.GOOD, perf_counter() - start)
+                self.record(names.GOOD, perf_counter() - start)
                 return result
             return async_wrapper  # type: ignore[return-value]
 
@@ -108,7 +109,7 @@ class Measure:
             except BaseException as exc:
                 self.record(self.classify(exc), perf_counter() - start)
                 raise
-            self.record(contract.GOOD, perf_counter() - start)
+            self.record(names.GOOD, perf_counter() - start)
             return result
         return wrapper  # type: ignore[return-value]
 

@@ -10,8 +10,7 @@ import os
 from typing import Any
 
 import prometheus_client
-from prometheus_client import REGISTRY, CollectorRegistry
-from prometheus_client import multiprocess
+from prometheus_client import REGISTRY, CollectorRegistry, multiprocess
 
 
 def scrape_registry(registry: CollectorRegistry | None = None) -> CollectorRegistry:

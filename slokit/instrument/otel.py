@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from slokit.instrument import contract
+from slokit import names
 
 SERVER_DURATION = "http.server.request.duration"
 CLIENT_DURATION = "http.client.request.duration"
@@ -29,12 +29,12 @@ class OTelHTTP:
             CLIENT_DURATION if client else SERVER_DURATION,
             unit="s",
             description=f"Duration of HTTP {'client' if client else 'server'} requests.",
-            explicit_bucket_boundaries_advisory=list(contract.BUCKETS),
+            explicit_bucket_boundaries_advisory=list(names.BUCKETS),
         )
         self._attributes: dict[tuple[str, str, int, str], dict[str, Any]] = {}
 
     def _attributes_for(self, route: str, method: str, code: int, outcome: str) -> dict[str, Any]:
-        attrs: dict[str, Any] = {"http.request.method": "_OTHER" if method == contract.OTHER_METHOD else method}
+        attrs: dict[str, Any] = {"http.request.method": "_OTHER" if method == names.OTHER_METHOD else method}
         if self._client:
             host, _, port = route.rpartition(":")
             attrs["server.address"] = host if port.isdigit() else route
@@ -44,7 +44,7 @@ class OTelHTTP:
             attrs["http.route"] = route
         if code:
             attrs["http.response.status_code"] = code
-        if outcome == contract.BAD:
+        if outcome == names.BAD:
             # semconv: error.type is the status code for 5xx (and whatever the app counts as failed)
             attrs["error.type"] = str(code) if code else "no_response"
         attrs["slokit.outcome"] = outcome

@@ -1,15 +1,16 @@
 """Route templates for the `route` label: what the framework matched, never the raw path.
 
-The label's cardinality is the number of routes the app declares, plus one (`contract.UNMATCHED_ROUTE`) for
+The label's cardinality is the number of routes the app declares, plus one (`names.UNMATCHED_ROUTE`) for
 every path no route matched: a scanner probing random URLs adds no series.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from slokit.instrument import contract
+from slokit import names
 
 _FLASK_PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
@@ -83,7 +84,7 @@ class Templates:
         for regex, template in self._patterns:
             if regex.match(path):
                 return template
-        return contract.UNMATCHED_ROUTE
+        return names.UNMATCHED_ROUTE
 
     def asgi(self) -> Callable[[dict[str, Any]], str]:
         return lambda scope: self.match(scope["path"])

@@ -10,13 +10,22 @@ early (the client hung up) is a `disconnect`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from time import perf_counter
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry
 
-from slokit.instrument import contract, otel as otel_module
-from slokit.instrument.core import DEFAULT_CLASSIFICATION, Classification, Recorder, method_label, http_recorder
+from slokit import names
+from slokit.instrument import otel as otel_module
+from slokit.instrument.core import (
+    DEFAULT_CLASSIFICATION,
+    Classification,
+    Listener,
+    Recorder,
+    http_recorder,
+    method_label,
+)
 from slokit.instrument.routes import werkzeug_route
 
 Environ = dict[str, Any]
@@ -27,7 +36,7 @@ WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 class SLOWSGIMiddleware:
     """Measures every request of a WSGI app. The route comes from `route(environ)` if given, else from
     the URL rule Flask/werkzeug matched (`/users/<int:id>` is labelled `/users/{id}`); unmatched paths are
-    `contract.UNMATCHED_ROUTE`. Options as for the ASGI `SLOMiddleware`."""
+    `names.UNMATCHED_ROUTE`. Options as for the ASGI `SLOMiddleware`."""
 
     def __init__(
         self,
@@ -37,7 +46,7 @@ class SLOWSGIMiddleware:
         registry: CollectorRegistry = REGISTRY,
         classification: Classification = DEFAULT_CLASSIFICATION,
         route: Callable[[Environ], str | None] | None = None,
-        listener: contract.Listener | None = None,
+        listener: Listener | None = None,
         otel: Any = None,
         exemplars: bool = True,
     ) -> None:
@@ -59,7 +68,7 @@ class SLOWSGIMiddleware:
         try:
             body = self.app(environ, start_response_wrapper)
         except BaseException:
-            exchange.finish(500, contract.BAD)
+            exchange.finish(500, names.BAD)
             raise
         exchange.body = body
         return exchange
@@ -83,7 +92,7 @@ class _Exchange:
         except GeneratorExit:
             raise
         except BaseException:
-            self.finish(500, contract.BAD)  # the app failed while streaming
+            self.finish(500, names.BAD)  # the app failed while streaming
             raise
         self.done = True
 
@@ -97,7 +106,7 @@ class _Exchange:
                 recorder: Recorder = self.middleware.recorder
                 self.finish(self.status, recorder.outcome(self.status))
             else:
-                self.finish(self.status, contract.DISCONNECT)
+                self.finish(self.status, names.DISCONNECT)
 
     def finish(self, status: int, outcome: str) -> None:
         if self.recorded:
@@ -105,6 +114,6 @@ class _Exchange:
         self.recorded = True
         seconds = perf_counter() - self.start
         middleware = self.middleware
-        route = self.route or middleware.route(self.environ) or contract.UNMATCHED_ROUTE
+        route = self.route or middleware.route(self.environ) or names.UNMATCHED_ROUTE
         method = method_label(self.environ.get("REQUEST_METHOD", "GET"))
         middleware.recorder.record(route, method, status, outcome, seconds)

@@ -16,12 +16,13 @@ import functools
 import inspect
 import threading
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
+from slokit.names import CLOSED, HALF_OPEN, OPEN
 from slokit.runtime.clock import Clock, system_clock
 from slokit.runtime.decisions import Decisions, Transition
-from slokit.runtime.metrics import CLOSED, HALF_OPEN, OPEN
 
 MODES = ("normal", "forced_open", "disabled", "metrics_only")
 WINDOW_TYPES = ("count", "time")
@@ -326,7 +327,7 @@ class Breaker:
         """`@breaker` on a sync or async function (no fallback: raises BreakerOpen)."""
         return self.protect()(fn)
 
-    def __enter__(self) -> "Breaker":
+    def __enter__(self) -> Breaker:
         if not self.allow():
             raise BreakerOpen(self.name)
         _entered.set(_entered.get() + (self.clock(),))
@@ -337,7 +338,7 @@ class Breaker:
         _entered.set(stack[:-1])
         self.record(not self._failed(exc), self.clock() - stack[-1])
 
-    async def __aenter__(self) -> "Breaker":
+    async def __aenter__(self) -> Breaker:
         return self.__enter__()
 
     async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import collections
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from slokit.runtime import metrics as m
+from slokit import names
 
 try:  # optional: only when opentelemetry-api is installed
     from opentelemetry import trace as _otel_trace
@@ -52,15 +53,15 @@ class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None):
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
-        self.breaker_state = Gauge(m.BREAKER_STATE, "Circuit breaker state: 0 closed, 1 open, 2 half-open.",
+        self.breaker_state = Gauge(names.BREAKER_STATE, "Circuit breaker state: 0 closed, 1 open, 2 half-open.",
                                    ["breaker"], registry=r)
-        self.switch_enabled = Gauge(m.SWITCH_ENABLED, "Degrade switch: 1 on, 0 degraded (off).", ["switch"],
+        self.switch_enabled = Gauge(names.SWITCH_ENABLED, "Degrade switch: 1 on, 0 degraded (off).", ["switch"],
                                     registry=r)
-        self.transitions = Counter(m.DECISION_TRANSITIONS, "Decision transitions of breakers and switches.",
+        self.transitions = Counter(names.DECISION_TRANSITIONS, "Decision transitions of breakers and switches.",
                                    ["target", "from_state", "to_state"], registry=r)
-        self.burn_rate = Gauge(m.RUNTIME_BURN_RATE, "Burn rate per window as the runtime sees it.",
+        self.burn_rate = Gauge(names.RUNTIME_BURN_RATE, "Burn rate per window as the runtime sees it.",
                                ["slo_service", "slo_name", "slo_window"], registry=r)
-        self.source_errors = Counter(m.SOURCE_ERRORS, "Failed polls of the burn-rate source, by reason.",
+        self.source_errors = Counter(names.SOURCE_ERRORS, "Failed polls of the burn-rate source, by reason.",
                                      ["reason"], registry=r)
 
 
@@ -78,9 +79,9 @@ class Decisions:
         kind, _, name = t.target.partition(":")
         self.metrics.transitions.labels(t.target, t.from_state, t.to_state).inc()
         if kind == "breaker":
-            self.metrics.breaker_state.labels(name).set(m.STATE_VALUE[t.to_state])
+            self.metrics.breaker_state.labels(name).set(names.STATE_VALUE[t.to_state])
         elif kind == "switch":
-            self.metrics.switch_enabled.labels(name).set(1 if t.to_state == m.ON else 0)
+            self.metrics.switch_enabled.labels(name).set(1 if t.to_state == names.ON else 0)
         record = t.as_json()
         self.log.warning("slokit decision %s", json.dumps(record, sort_keys=True), extra={"slokit": record})
         _span_event(t)
@@ -91,9 +92,9 @@ class Decisions:
         """Set a gauge for a target that exists but has not moved yet (dashboards see it from the start)."""
         kind, _, name = target.partition(":")
         if kind == "breaker":
-            self.metrics.breaker_state.labels(name).set(m.STATE_VALUE[state])
+            self.metrics.breaker_state.labels(name).set(names.STATE_VALUE[state])
         elif kind == "switch":
-            self.metrics.switch_enabled.labels(name).set(1 if state == m.ON else 0)
+            self.metrics.switch_enabled.labels(name).set(1 if state == names.ON else 0)
 
     def source_error(self, reason: str, message: str) -> None:
         self.metrics.source_errors.labels(reason).inc()

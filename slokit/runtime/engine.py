@@ -132,7 +132,7 @@ class Engine:
         return tracker
 
     @classmethod
-    def for_slos(cls, slos, clock: Clock = system_clock, **kw) -> "Engine":
+    def for_slos(cls, slos, clock: Clock = system_clock, **kw) -> Engine:
         engine = cls(clock, **kw)
         for slo in slos:
             engine.add_slo(slo.id, slo.error_budget, slo.period)

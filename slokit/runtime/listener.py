@@ -8,13 +8,13 @@ one `record` per matching SLO. (The listener gets no method, so a spec's `method
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Sequence
 
-from slokit.instrument import contract
+from slokit import names
+from slokit.instrument.core import Listener
 from slokit.runtime.engine import Engine, SLOTracker
 from slokit.spec.model import SLO, HttpSLI
 
-Listener = Callable[[str, str, float], None]
 _Entry = tuple[SLOTracker, float | None]  # tracker, latency threshold (None: availability)
 
 
@@ -34,7 +34,7 @@ def request_listener(engine: Engine, slos: Sequence[SLO], service: str | None = 
             by_route.setdefault(sli.route, []).append(entry)
     table = {route: tuple(entries + every) for route, entries in by_route.items()}
     fallback = tuple(every)
-    good, bad = contract.GOOD, contract.BAD
+    good, bad = names.GOOD, names.BAD
 
     def listener(route: str, outcome: str, duration_seconds: float) -> None:
         if outcome != good and outcome != bad:

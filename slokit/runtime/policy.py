@@ -8,11 +8,12 @@ a rule means the same in the app as the generated alerts mean in Prometheus. See
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
-from typing import Any, Sequence
+from typing import Any
 
-from slokit import promql, windows
+from slokit import names, promql, windows
 from slokit.runtime.breaker import MODES, WINDOW_TYPES, BreakerConfig
 from slokit.runtime.switches import parse_override
 from slokit.spec.model import SLO
@@ -65,7 +66,7 @@ class Policy:
     evaluate_every: float | None = None  # default: the smallest engine bucket
     overrides_file: str | None = None  # switch overrides (name: on|off|auto), re-read on reload
 
-    def merge(self, other: "Policy") -> "Policy":
+    def merge(self, other: Policy) -> Policy:
         return Policy(self.rules + other.rules, {**self.breakers, **other.breakers},
                       {**self.switches, **other.switches}, other.source or self.source,
                       other.evaluate_every or self.evaluate_every, other.overrides_file or self.overrides_file)
@@ -139,8 +140,8 @@ def _rule(doc: Doc, path: Path, value: Any, slos: dict[str, SLO], default_slo: s
     severity = when.str("severity")
     burn_above = when.num("burn_above")
     trip_windows = _windows(doc, when.at("windows"), when.raw("windows"), table) if when.has("windows") else ()
-    if severity is not None and severity not in windows.SEVERITIES:
-        doc.error(when.at("severity"), f"must be one of {', '.join(windows.SEVERITIES)}")
+    if severity is not None and severity not in names.SEVERITIES:
+        doc.error(when.at("severity"), f"must be one of {', '.join(names.SEVERITIES)}")
     if when.ok and (severity is None) == (burn_above is None):
         doc.error(f.at("when"), "needs either severity (page|ticket) or burn_above with windows")
     if burn_above is not None and not trip_windows:
@@ -154,14 +155,14 @@ def _rule(doc: Doc, path: Path, value: Any, slos: dict[str, SLO], default_slo: s
     if recover_below <= 0:
         doc.error(rec.at("burn_below"), "must be positive")
     lowest_trip = burn_above if burn_above is not None else min(
-        (c.factor for c in (table.by_severity(severity) if table and severity in windows.SEVERITIES else ())),
+        (c.factor for c in (table.by_severity(severity) if table and severity in names.SEVERITIES else ())),
         default=None)
     if lowest_trip is not None and recover_below > lowest_trip:
         doc.error(rec.at("burn_below"), f"{recover_below:g} is above the trip threshold {lowest_trip:g}: "
                                         "the rule would flap; recover below a lower burn (hysteresis)")
     if rec.has("windows"):
         recover_windows = _windows(doc, rec.at("windows"), rec.raw("windows"), table)
-    elif severity and table and severity in windows.SEVERITIES:
+    elif severity and table and severity in names.SEVERITIES:
         recover_windows = tuple(sorted({w.seconds for c in table.by_severity(severity) for w in (c.short, c.long)}))
     else:
         recover_windows = trip_windows

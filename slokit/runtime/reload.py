@@ -7,8 +7,8 @@ policy stays, the problems (file:line: field: message) are logged and kept in `e
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path as FilePath
-from typing import Sequence
 
 import yaml
 

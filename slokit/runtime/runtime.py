@@ -11,8 +11,9 @@ from __future__ import annotations
 import functools
 import os
 import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 from slokit import windows
 from slokit.promql import format_duration
@@ -20,13 +21,14 @@ from slokit.runtime.breaker import Breaker, BreakerConfig
 from slokit.runtime.clock import Clock, system_clock
 from slokit.runtime.decisions import Decisions
 from slokit.runtime.engine import Engine
-from slokit.runtime.periodic import Periodic
 from slokit.runtime.listener import request_listener
+from slokit.runtime.periodic import Periodic
 from slokit.runtime.policy import Policy, Rule, load_policy, policy_from_specs
 from slokit.runtime.prometheus import PrometheusSource
 from slokit.runtime.switches import Switches
 from slokit.spec import load as load_specs
 from slokit.spec.model import SLO
+
 
 class BurnSource(Protocol):
     def burn_rates(self, slo_id: str) -> dict[int, float] | None: ...
@@ -65,7 +67,7 @@ class Runtime:
         self.set_policy(policy)
 
     @classmethod
-    def load(cls, spec_paths: Sequence[str], policy_path: str | None = None, **kwargs: Any) -> "Runtime":
+    def load(cls, spec_paths: Sequence[str], policy_path: str | None = None, **kwargs: Any) -> Runtime:
         """Specs and a policy file (or the specs' `policy:` sections); SpecError with file:line if invalid."""
         slos = load_specs(spec_paths).slos
         policy = load_policy(policy_path, slos) if policy_path else policy_from_specs(slos)

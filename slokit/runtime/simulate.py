@@ -13,10 +13,11 @@ from __future__ import annotations
 import csv
 import json
 import logging
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path as FilePath
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 from slokit.runtime.clock import ManualClock
 from slokit.runtime.decisions import Decisions, Transition
@@ -46,7 +47,7 @@ def _time(value: Any) -> tuple[float, bool]:
         pass
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.timestamp(), True
 
 
@@ -143,5 +144,5 @@ def simulate(events: Iterable[tuple[Event, bool]] | Iterable[Event], policy: Pol
 def _json(t: Transition, iso: bool) -> dict[str, Any]:
     record = t.as_json()
     if iso:
-        record["time"] = datetime.fromtimestamp(t.time, timezone.utc).isoformat().replace("+00:00", "Z")
+        record["time"] = datetime.fromtimestamp(t.time, UTC).isoformat().replace("+00:00", "Z")
     return record

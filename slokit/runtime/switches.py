@@ -11,11 +11,12 @@ import hmac
 import json
 import os
 import threading
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
+from slokit.names import OFF, ON
 from slokit.runtime.clock import Clock, system_clock
 from slokit.runtime.decisions import Decisions, Transition
-from slokit.runtime.metrics import OFF, ON
 
 ENV_PREFIX = "SLOKIT_SWITCH_"
 _WORDS = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False, "auto": None, "": None}

@@ -14,14 +14,14 @@ import zoneinfo
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from slokit import promql
+from slokit import names, promql
 from slokit.spec.common import check_duration
 from slokit.spec.source import Doc, Fields, Path, Problem, path_text
 
 if TYPE_CHECKING:
     from slokit.spec.model import SLO
 
-SEVERITIES = ("page", "ticket")
+
 DEFAULT_GROUP_BY = ("alertname", "slo_service", "slo_name")
 DEFAULT_REPEAT = {"page": "1h", "ticket": "1d"}
 _GROUP_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,126}[A-Za-z0-9])?$")
@@ -386,7 +386,7 @@ def _check_group(group: Group) -> list[Problem]:
     if not slos and not group.settings.symptoms:
         problems.append(_at(group.slos[0], f"silence group {group.name!r} has no alerts (alerting is off for "
                                            "all its SLOs): its silences would match nothing"))
-    alerts = [alert_labels(s, sev) for s in slos for sev in SEVERITIES if s.alerting and getattr(s.alerting, sev).enabled]
+    alerts = [alert_labels(s, sev) for s in slos for sev in names.SEVERITIES if s.alerting and getattr(s.alerting, sev).enabled]
     for symptom in group.settings.symptoms:
         where = symptom.where or Where("", 0, "")
         own = next((labels for labels in alerts if all(m.matches(labels) for m in symptom.matchers)), None)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path as FilePath
-from typing import Iterable
 
 from slokit.spec import alertmanager, native, openslo
 from slokit.spec.model import SLO, Spec

@@ -35,7 +35,7 @@ class LatencySLI:
 
 @dataclass(frozen=True)
 class HttpSLI:
-    """Shorthand over slokit's own middleware metrics (slokit.instrument.contract).
+    """Shorthand over slokit's own middleware metrics (slokit.names).
 
     Without `latency` it measures availability (requests classified bad / all requests); with it,
     the share of requests slower than `latency` seconds.

@@ -6,8 +6,7 @@ silence groups and runtime policy. See docs/spec.md.
 
 from __future__ import annotations
 
-from slokit import promql
-from slokit.instrument import contract
+from slokit import names, promql
 from slokit.spec import alertmanager, common
 from slokit.spec import gate as gate_section
 from slokit.spec.model import SLI, SLO, EventsSLI, HttpSLI, LatencySLI, Source
@@ -114,8 +113,8 @@ def _http(doc: Doc, path: Path, value: object, service: str) -> HttpSLI:
     latency = None
     if f.has("latency"):
         latency = _seconds(doc, f.at("latency"), f.raw("latency"))
-        if latency and latency not in contract.BUCKETS:
-            bounds = ", ".join(f"{b * 1000:g}ms" for b in contract.BUCKETS)
+        if latency and latency not in names.BUCKETS:
+            bounds = ", ".join(f"{b * 1000:g}ms" for b in names.BUCKETS)
             doc.error(f.at("latency"), f"{latency * 1000:g}ms is not a bucket bound of the middleware's "
                                        f"histogram; pick one of: {bounds}")
     method = f.str("method")
@@ -144,8 +143,7 @@ def read_sloth(doc: Doc) -> list[SLO]:
             doc.error(s.at("plugin"), "Sloth SLI plugins are not supported; use events or raw")
             sli: SLI = EventsSLI("", "")
         elif s.has("raw"):
-            sli = common.raw_sli(doc, Fields(doc, s.at("raw"), s.raw("raw"), ("errorRatioQuery",),
-                                             required=("errorRatioQuery",)), "errorRatioQuery")
+            sli = _sloth_raw(doc, s)
         else:
             e = Fields(doc, s.at("events"), s.raw("events", {}), ("error_query", "total_query"),
                        required=("error_query", "total_query"))
@@ -163,3 +161,14 @@ def read_sloth(doc: Doc) -> list[SLO]:
             source=Source(doc.file, doc.line(path), "prometheus/v1"),
         ))
     return slos
+
+
+def _sloth_raw(doc: Doc, s: Fields) -> SLI:
+    """Sloth's `prometheus/v1` spells the key `error_ratio_query` (json tag in Sloth's pkg/prometheus/api/v1);
+    `errorRatioQuery` is its Kubernetes CRD spelling, accepted here with a warning."""
+    raw = s.raw("raw")
+    key = "errorRatioQuery" if isinstance(raw, dict) and "errorRatioQuery" in raw else "error_ratio_query"
+    f = Fields(doc, s.at("raw"), raw, (key,), required=(key,))
+    if key == "errorRatioQuery":
+        doc.warn(f.at(key), "prometheus/v1 spells it error_ratio_query (errorRatioQuery is the Kubernetes CRD's)")
+    return common.raw_sli(doc, f, key)

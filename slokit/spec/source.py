@@ -7,10 +7,13 @@ map from field path to line, so a message can read `slos.yml:12: slos[1].objecti
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
+
+from slokit.errors import Problem, SpecError
 
 Path = tuple[Any, ...]  # ("slos", 1, "objective")
 
@@ -20,28 +23,6 @@ def path_text(path: Path) -> str:
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(document)"
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    line: int
-    path: str
-    message: str
-    warning: bool = False
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        kind = "warning: " if self.warning else ""
-        return f"{where}: {kind}{self.path}: {self.message}" if self.path else f"{where}: {kind}{self.message}"
-
-
-class SpecError(Exception):
-    """Raised with every problem found; the CLI prints them and exits 2."""
-
-    def __init__(self, problems: Iterable[Problem]):
-        self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 @dataclass
@@ -69,7 +50,7 @@ class Doc:
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if not p.warning]
 
-    def sub(self, index: int) -> "Doc":
+    def sub(self, index: int) -> Doc:
         """An item of a top-level list, read as a document of its own (OpenSLO allows both)."""
         marks = {k[1:]: v for k, v in self.marks.items() if k[:1] == (index,)}
         return Doc(self.file, self.data[index], marks, self.problems, self.base + (index,))

@@ -10,7 +10,8 @@ Only GET and HEAD: nothing here changes state. Switch overrides stay behind the 
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from slokit.status.board import StatusBoard
 from slokit.status.page import render

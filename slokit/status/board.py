@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import collections
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from slokit import windows
-from slokit.instrument.contract import Listener
+from slokit.instrument.core import Listener
 from slokit.promql import format_duration
 from slokit.runtime.listener import request_listener
 from slokit.runtime.periodic import Periodic

@@ -4,8 +4,9 @@ lines of JavaScript that re-fetch the page every second. No build step, no CDN: 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from html import escape
-from typing import Any, Sequence
+from typing import Any
 
 CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#1d232a;background:#f6f7f9}

@@ -4,14 +4,14 @@ or from Prometheus (the recorded rules `slokit generate` writes, and the runtime
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import requests
 
-from slokit import promql, windows
+from slokit import names, promql, windows
 from slokit.generate import rules
 from slokit.promapi import QueryError, instant_query
-from slokit.runtime import metrics as m
 from slokit.spec.model import SLO
 from slokit.status.board import slo_row
 
@@ -73,10 +73,10 @@ def from_prometheus(prom: Prometheus, slos: Sequence[SLO]) -> dict[str, Any]:
         row = slo_row(slo, burn if burn else None, float(budget[0]["value"][1]) if budget else None)
         rows.append(row)
     breakers = [{"name": s["metric"].get("breaker", "?"),
-                 "state": {v: k for k, v in m.STATE_VALUE.items()}.get(int(float(s["value"][1])), "?"), "last": None}
-                for s in prom.query(m.BREAKER_STATE)]
+                 "state": {v: k for k, v in names.STATE_VALUE.items()}.get(int(float(s["value"][1])), "?"), "last": None}
+                for s in prom.query(names.BREAKER_STATE)]
     switches = [{"name": s["metric"].get("switch", "?"), "state": "on" if float(s["value"][1]) else "off", "last": None}
-                for s in prom.query(m.SWITCH_ENABLED)]
+                for s in prom.query(names.SWITCH_ENABLED)]
     now = time.time()
     return {"title": f"slokit status from {prom.url}", "time": now, "started": now, "slos": rows,
             "breakers": sorted(breakers, key=lambda b: b["name"]), "switches": sorted(switches, key=lambda s: s["name"]),
