@@ -184,7 +184,7 @@ def measure(timers: dict[str, Callable[[int], float]], baseline: str, rounds: in
             samples[name].append(timer(batch) / batch * 1e6)
     rows = []
     for name, values in samples.items():
-        overhead = statistics.median(v - b for v, b in zip(values, samples[baseline]))
+        overhead = statistics.median(v - b for v, b in zip(values, samples[baseline], strict=True))
         rows.append({"name": name, "us": statistics.median(values), "overhead": overhead})
     return rows
 

@@ -16,6 +16,7 @@ import platform
 import sys
 import time
 import timeit
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
@@ -77,7 +78,9 @@ def decision_cost(number: int = 50_000) -> tuple[float, float]:
     def slokit_once() -> None:
         policy.start("127.0.0.1:80", "GET").next_delay(None)
 
-    best = lambda fn: min(timeit.repeat(fn, number=number, repeat=REPEAT)) / number * 1e6
+    def best(fn: Callable[[], object]) -> float:
+        return min(timeit.repeat(fn, number=number, repeat=REPEAT)) / number * 1e6
+
     return best(urllib3_once), best(slokit_once)
 
 
@@ -100,7 +103,9 @@ def wrapper_cost(number: int = 100_000) -> tuple[float, float]:
     """µs per successful call: the canned adapter bare, and behind slokit's RetryAdapter."""
     request = requests.Request("GET", "http://127.0.0.1:9/").prepare()
     bare, wrapped = Canned(), RetryAdapter(slokit_policy(), Canned())
-    best = lambda a: min(timeit.repeat(lambda: a.send(request), number=number, repeat=REPEAT)) / number * 1e6
+    def best(adapter: requests.adapters.BaseAdapter) -> float:
+        return min(timeit.repeat(lambda: adapter.send(request), number=number, repeat=REPEAT)) / number * 1e6
+
     return best(bare), best(wrapped)
 
 

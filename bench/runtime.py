@@ -45,7 +45,7 @@ class Flag:
 def main() -> None:
     slo = SLO("checkout", "availability", 99.9, MONTH, HttpSLI("checkout", route="/pay"), None)
     engine = Engine.for_slos([slo])
-    tracker = engine.trackers[slo.id]
+    tracker = engine.trackers[slo.key]
     listener = request_listener(engine, [slo])
     ours = Breaker("payments")
     theirs = pybreaker.CircuitBreaker(fail_max=5, reset_timeout=30)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian machine: installs what the tests run for real
 # (Prometheus's promtool/prometheus, Alertmanager/amtool, VictoriaMetrics, jsonnet, Chromium), the Python
-# package with its test extras, then runs pytest. Safe to re-run: installed parts are skipped.
+# package with its test extras, then runs mypy, ruff and pytest. Safe to re-run: installed parts are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,4 +18,7 @@ if ((${#need[@]})); then
 fi
 
 python3 -m pip install -q --disable-pip-version-check -e ".[test,otel,dashboards]"
+# Types (strict on slokit/) and lint first: both are part of the suite, and fail it.
+python3 -m mypy
+python3 -m ruff check slokit tests bench examples
 exec python3 -m pytest "$@"

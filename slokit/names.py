@@ -85,3 +85,6 @@ SOURCE_ERRORS = "slokit_runtime_source_errors_total"  # counter {reason}
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 STATE_VALUE = {CLOSED: 0, OPEN: 1, HALF_OPEN: 2}
 ON, OFF = "on", "off"
+
+# Grafana tag on slokit's dashboards and on the runtime's decision annotations, so the dashboards show them.
+GRAFANA_TAG = "slokit"

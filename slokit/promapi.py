@@ -1,7 +1,8 @@
 """Instant queries against a Prometheus-compatible HTTP API (Prometheus, Thanos, Mimir, VictoriaMetrics).
 
 The one place that talks `/api/v1/query`: the runtime's source, `slokit gate` and `slokit status` all
-ask through it, and every fault becomes a QueryError with a reason, never a traceback or a guess.
+ask through it, and every fault becomes a QueryError with a reason, never a traceback or a guess. Messages
+leave the URL out (callers name it, through `slokit.http.redact`).
 """
 
 from __future__ import annotations
@@ -11,14 +12,16 @@ from typing import Any
 
 import requests
 
+from slokit.errors import RemoteError
+
 REASONS = ("timeout", "connection", "http_status", "query_error", "garbage")
 
 
-class QueryError(Exception):
+class QueryError(RemoteError):
     """The source could not answer; `reason` is one of REASONS (counted by the runtime)."""
 
-    def __init__(self, reason: str, message: str):
-        super().__init__(message)
+    def __init__(self, reason: str, message: str, status: int = 0):
+        super().__init__(message, status, transient=reason in ("timeout", "connection") or status >= 500)
         self.reason = reason
 
 
@@ -34,7 +37,7 @@ def instant_query(url: str, expr: str, timeout: float, headers: Mapping[str, str
     except requests.RequestException as exc:
         raise QueryError("connection", str(exc)) from exc
     if response.status_code != 200:
-        raise QueryError("http_status", f"HTTP {response.status_code}: {response.text[:200]}")
+        raise QueryError("http_status", f"HTTP {response.status_code}: {response.text[:200]}", response.status_code)
     try:
         body = response.json()
         if body.get("status") != "success":
@@ -42,7 +45,8 @@ def instant_query(url: str, expr: str, timeout: float, headers: Mapping[str, str
         data = body["data"]
         if data.get("resultType") != "vector" or not isinstance(data.get("result"), list):
             raise ValueError(f"expected a vector, got {data.get('resultType')!r}")
-        return data["result"]
+        result: list[dict[str, Any]] = data["result"]
+        return result
     except QueryError:
         raise
     except (ValueError, KeyError, TypeError, AttributeError) as exc:

@@ -9,8 +9,6 @@ import json
 import math
 import re
 
-import promql_parser
-
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
 _DURATION_RE = re.compile(r"^(?:\d+(?:ms|s|m|h|d|w|y))+$")
 _DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
@@ -81,12 +79,17 @@ def float_literal(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
+def regex_escape(text: str) -> str:
+    """A literal inside a PromQL / Alertmanager regex (both RE2): only RE2's metacharacters are escaped."""
+    return "".join("\\" + c if c in ".^$*+?()[]{}|\\" else c for c in text)
+
+
 def le_regex(bound: float) -> str:
     """Regex for a histogram `le` label: Go clients write 1 as "1", Python clients as "1.0"."""
     text = float_literal(bound)
     if math.isfinite(bound) and float(bound).is_integer():
         return f"{text}(\\.0+)?"
-    return re.escape(text)
+    return regex_escape(text)
 
 
 def render_window(template: str, window: str) -> str:
@@ -100,6 +103,8 @@ def has_window(template: str) -> bool:
 
 def check_query(query: str) -> str | None:
     """Parse a query (placeholder filled with 5m); the parser's message if it is not valid PromQL."""
+    import promql_parser  # Rust-backed and slow to load: only `validate`/`generate` need it, not the runtime
+
     try:
         promql_parser.parse(render_window(query, "5m"))
     except (ValueError, TypeError) as exc:

@@ -32,7 +32,7 @@ import random
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
@@ -42,12 +42,14 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter
 from requests.adapters import BaseAdapter, HTTPAdapter
 
 from slokit import names, windows
-from slokit.instrument.client import peer as url_peer
+from slokit.http import host_port as url_peer
+from slokit.runtime.ring import Ring
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 IDEMPOTENCY_KEY = "idempotency-key"
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,8 @@ class Backoff:
 class RetryBudget:
     """Retries may be at most `ratio` of the requests of the last `window` seconds, plus `floor` per second.
 
-    Requests and retries are counted in one-second buckets (a ring of `window` buckets), so the budget
-    forgets old traffic and recovers on its own; thread-safe, O(1) per call.
+    Requests and retries are counted in one-second buckets (a ring of `window` buckets, with running totals),
+    so the budget forgets old traffic and recovers on its own; thread-safe, O(1) per call.
     """
 
     def __init__(self, ratio: float = 0.1, floor: float = 1.0, window: int = 10,
@@ -74,33 +76,32 @@ class RetryBudget:
         if not 0 <= ratio <= 1 or floor < 0 or window < 1:
             raise ValueError("ratio must be in [0, 1], floor >= 0, window >= 1 second")
         self.ratio, self.floor, self.window, self.clock = ratio, floor, int(window), clock
-        self._requests = [0] * self.window
-        self._retries = [0] * self.window
-        self._second: int | None = None
+        self._ring = Ring(self.window, 2)  # requests, retries
+        self._requests = self._retries = 0  # over the ring's seconds
         self._lock = threading.Lock()
 
     def _advance(self) -> int:
-        """Clear the buckets of the seconds passed since the last call (lock held); the current index."""
-        now = int(self.clock())
-        if self._second is None:
-            self._second = now
-        for s in range(self._second + 1, min(now, self._second + self.window) + 1):
-            self._requests[s % self.window] = self._retries[s % self.window] = 0
-        self._second = max(self._second, now)
-        return self._second % self.window
+        """Move to the current second (lock held): the seconds passed leave the totals. The current slot."""
+        ring = self._ring
+        requests, retries = ring.advance(int(self.clock()))
+        self._requests -= requests
+        self._retries -= retries
+        return ring.slot
 
     def request(self) -> None:
         """Count one original request (each deposits `ratio` of a retry)."""
         with self._lock:
-            self._requests[self._advance()] += 1
+            self._ring.counts[0][self._advance()] += 1
+            self._requests += 1
 
     def try_retry(self) -> bool:
         """Take one retry from the budget if there is one left."""
         with self._lock:
-            i = self._advance()
-            if sum(self._retries) + 1 > self.ratio * sum(self._requests) + self.floor * self.window:
+            slot = self._advance()
+            if self._retries + 1 > self.ratio * self._requests + self.floor * self.window:
                 return False
-            self._retries[i] += 1
+            self._ring.counts[1][slot] += 1
+            self._retries += 1
             return True
 
 
@@ -206,15 +207,13 @@ def parse_retry_after(value: str) -> float | None:
 def page_burning(source: Any, slo: Any) -> Callable[[], bool]:
     """A `burning` callable: True while any page tier of `slo` burns in both its windows.
 
-    `source` is the runtime's Engine or PrometheusSource (`burn_rates(slo_id) -> {window seconds: burn}`).
+    `source` is the runtime's Engine or PrometheusSource (`burn_rates(slo.key) -> {window seconds: burn}`).
     An unknown burn (stale source) reads as not burning: retries stay limited by the budget anyway.
     """
-    conditions = windows.table(slo.period).by_severity("page")
+    table, key = windows.table(slo.period), slo.key
 
     def burning() -> bool:
-        burns = source.burn_rates(slo.id) or {}
-        return any(burns.get(c.short.seconds, 0.0) > c.factor and burns.get(c.long.seconds, 0.0) > c.factor
-                   for c in conditions)
+        return table.firing(names.PAGE, source.burn_rates(key) or {}) is not None
 
     return burning
 
@@ -260,9 +259,6 @@ except ImportError:  # httpx is optional
 if httpx is not None:
     _HTTPX_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadTimeout, httpx.RemoteProtocolError)
 
-    def _httpx_peer(request: httpx.Request) -> str:
-        return f"{request.url.host}:{request.url.port or (443 if request.url.scheme == 'https' else 80)}"
-
     class RetryTransport(httpx.BaseTransport):
         """An httpx transport retrying the transport it wraps by `policy`."""
 
@@ -271,7 +267,7 @@ if httpx is not None:
             self.inner = inner if inner is not None else httpx.HTTPTransport()
 
         def handle_request(self, request: httpx.Request) -> httpx.Response:
-            attempts = self.policy.start(_httpx_peer(request), request.method, request.headers)
+            attempts = self.policy.start(str(request.url), request.method, request.headers, url_peer)
             return run(attempts, lambda: self.inner.handle_request(request), _HTTPX_ERRORS, httpx.Response.close)
 
         def close(self) -> None:
@@ -285,7 +281,7 @@ if httpx is not None:
             self.inner = inner if inner is not None else httpx.AsyncHTTPTransport()
 
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-            attempts = self.policy.start(_httpx_peer(request), request.method, request.headers)
+            attempts = self.policy.start(str(request.url), request.method, request.headers, url_peer)
             return await run_async(attempts, lambda: self.inner.handle_async_request(request), _HTTPX_ERRORS,
                                    httpx.Response.aclose)
 
@@ -304,8 +300,8 @@ def _delay_after(attempts: Attempts, result: Any) -> float | None:
     return attempts.next_delay(result.headers.get("Retry-After"))
 
 
-def run(attempts: Attempts, send: Callable[[], Any], errors: tuple[type[BaseException], ...],
-        discard: Callable[[Any], Any] = lambda r: None) -> Any:
+def run(attempts: Attempts, send: Callable[[], T], errors: tuple[type[BaseException], ...],
+        discard: Callable[[T], Any] = lambda r: None) -> T:
     """Call `send` until it succeeds or `attempts` refuses (bounded by `policy.attempts`).
 
     A retryable answer (status in `policy.statuses`) that is not retried is returned as it is; an error
@@ -324,8 +320,8 @@ def run(attempts: Attempts, send: Callable[[], Any], errors: tuple[type[BaseExce
         attempts.policy.sleep(delay)
 
 
-async def run_async(attempts: Attempts, send: Callable[[], Any], errors: tuple[type[BaseException], ...],
-                    discard: Callable[[Any], Any] | None = None) -> Any:
+async def run_async(attempts: Attempts, send: Callable[[], Awaitable[T]], errors: tuple[type[BaseException], ...],
+                    discard: Callable[[T], Awaitable[Any]] | None = None) -> T:
     """`run` for coroutines: `send()` and `discard(result)` are awaited, the wait is asyncio.sleep."""
     while True:
         try:
@@ -349,7 +345,7 @@ def retrying(policy: RetryPolicy, retry_on: tuple[type[BaseException], ...] = (C
     method = "GET" if idempotent else "POST"
 
     def wrap(fn: F) -> F:
-        peer = name or getattr(fn, "__qualname__", "function")
+        peer = name or str(getattr(fn, "__qualname__", "function"))
         if inspect.iscoroutinefunction(fn):
             @functools.wraps(fn)
             async def call_async(*args: Any, **kwargs: Any) -> Any:

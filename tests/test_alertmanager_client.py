@@ -12,8 +12,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from slokit.apply import alertmanager
 from slokit.apply.alertmanager import AlertmanagerError, Client, plan_add, plan_expire
 from slokit.cli import main
+from slokit.errors import ConfigError
+from slokit.http import Retry
 from slokit.spec.alertmanager import Group, Matcher, Settings, Symptom
 from slokit.spec.model import SLO, Alerting, HttpSLI
 
@@ -35,7 +38,7 @@ class Server:
                 server.seen.append({"method": self.command, "path": self.path, "headers": dict(self.headers),
                                     "body": json.loads(self.rfile.read(length)) if length else None})
                 status, body = server.script.pop(0) if server.script else (200, [])
-                data = json.dumps(body).encode()
+                data = body if isinstance(body, bytes) else json.dumps(body).encode()  # bytes: sent as they are
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -101,6 +104,14 @@ def test_4xx_fails_at_once_with_alertmanagers_message(server):
     assert len(server.seen) == 1 and waits == []
 
 
+def test_an_answer_that_is_not_json_is_an_error_not_a_traceback(server):
+    server.script = [(200, b"<html>a proxy login page</html>")]
+    c, waits = client(server.url)
+    with pytest.raises(AlertmanagerError, match="answered 200 with something that is not JSON"):
+        c.silences()
+    assert waits == []  # asking again would get the same page
+
+
 def test_connection_refused_is_retried_and_the_message_hides_credentials():
     with ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler) as closed:
         port = closed.server_address[1]  # closed again when the block ends: nothing listens there
@@ -129,11 +140,11 @@ def test_basic_auth_from_the_environment(server):
 
 
 def test_url_comes_from_the_environment_and_both_auth_kinds_are_refused():
-    with pytest.raises(AlertmanagerError, match="pass --url or set SLOKIT_ALERTMANAGER_URL"):
+    with pytest.raises(ConfigError, match="pass --url or set SLOKIT_ALERTMANAGER_URL"):
         Client.from_env(None, env={})
     assert Client.from_env(None, env={"SLOKIT_ALERTMANAGER_URL": "http://127.0.0.1:9093/"}).url == \
         "http://127.0.0.1:9093"
-    with pytest.raises(AlertmanagerError, match="not both"):
+    with pytest.raises(ConfigError, match="not both"):
         Client.from_env("http://127.0.0.1:9093", env={"SLOKIT_ALERTMANAGER_TOKEN": "t",
                                                        "SLOKIT_ALERTMANAGER_USER": "u"})
 
@@ -187,6 +198,20 @@ def test_silence_add_with_a_bad_spec_reports_file_and_line_and_sends_nothing(ser
 def test_silence_commands_name_the_missing_group_and_url(tmp_path, monkeypatch):
     monkeypatch.delenv("SLOKIT_ALERTMANAGER_URL", raising=False)
     result = CliRunner().invoke(main, ["silence", "expire", "nope", "-s", EXAMPLE])
-    assert result.exit_code == 2 and "no silence group 'nope' in" in result.output and "(groups: payments)" in result.output
+    assert result.exit_code == 2
+    assert "no silence group 'nope' in" in result.output and "(groups: payments)" in result.output
     result = CliRunner().invoke(main, ["silence", "list", "-s", EXAMPLE])
     assert result.exit_code == 2 and "no Alertmanager URL: pass --url or set SLOKIT_ALERTMANAGER_URL" in result.output
+
+
+def test_silence_exit_codes_tell_a_refusal_from_an_unreachable_alertmanager(server, monkeypatch):
+    monkeypatch.setenv("SLOKIT_ALERTMANAGER_TOKEN", SECRET)
+    monkeypatch.setattr(alertmanager, "Retry", lambda attempts, backoff, sleep: Retry(attempts, 0, sleep))  # no waits
+    server.script = [(401, "bad token")]
+    refused = CliRunner().invoke(main, ["silence", "list", "-s", EXAMPLE, "--url", server.url])
+    assert refused.exit_code == 2 and "answered 401" in refused.output
+    with ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler) as closed:
+        port = closed.server_address[1]
+    down = CliRunner().invoke(main, ["silence", "list", "-s", EXAMPLE, "--url", f"http://u:{SECRET}@127.0.0.1:{port}"])
+    assert down.exit_code == 3 and "cannot reach Alertmanager" in down.output and "gave up after" in down.output
+    assert SECRET not in refused.output + down.output

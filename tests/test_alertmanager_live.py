@@ -19,10 +19,10 @@ import pytest
 import requests
 import yaml
 from click.testing import CliRunner
-from instrument_helpers import free_port, http_ok, stop, wait_until
 
 from slokit.cli import main
 from slokit.spec.alertmanager import Matcher
+from tests.instrument_helpers import free_port, http_ok, stop, wait_until
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "checkout.yml"
 ODD_PATH = 'say "hi" from C:\\dir'  # a label value that needs escaping in matchers

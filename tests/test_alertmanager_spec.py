@@ -76,7 +76,8 @@ def test_group_selects_exactly_its_slos_per_service(tmp_path):
      "x.yml:6: alertmanager.symptoms[0].matchers: would match nothing: service=\"a\" and service=\"b\" cannot"),
     ("silence_group: p\nalertmanager:\n  symptoms:\n    - matchers: ['alertname=\"\"', 'service=\"b\"']\n",
      "x.yml:6: alertmanager.symptoms[0].matchers: would match nothing: every alert has an alertname"),
-    ("silence_group: p\nalertmanager:\n  maintenance:\n    - {name: w, times: [{start_time: '7:00', end_time: '06:00'}]}\n",
+    ("silence_group: p\nalertmanager:\n  maintenance:\n"
+     "    - {name: w, times: [{start_time: '7:00', end_time: '06:00'}]}\n",
      "x.yml:6: alertmanager.maintenance[0].times[0].start_time: '7:00' is not a time of day HH:MM"),
     ("silence_group: p\nalertmanager:\n  maintenance:\n    - {name: w, location: Mars/Olympus}\n",
      "x.yml:6: alertmanager.maintenance[0]: would mute the group all the time"),
@@ -84,7 +85,8 @@ def test_group_selects_exactly_its_slos_per_service(tmp_path):
      "x.yml:6: alertmanager.maintenance[0].weekdays[0]: 'friday:monday' is not a weekday or an ascending range"),
     ("silence_group: p\nalertmanager:\n  maintenance:\n    - {name: w, weekdays: [saturday:sunday]}\n",
      "x.yml:6: alertmanager.maintenance[0].weekdays[0]: 'saturday:sunday' is not a weekday"),
-    ("silence_group: p\nalertmanager:\n  maintenance:\n    - {name: w, months: [may]}\n    - {name: w, years: ['2027']}\n",
+    ("silence_group: p\nalertmanager:\n  maintenance:\n    - {name: w, months: [may]}\n"
+     "    - {name: w, years: ['2027']}\n",
      "x.yml:7: alertmanager.maintenance[1].name: maintenance window 'w' is declared twice"),
     ("alertmanager:\n  page: {receiver: x}\n", "x.yml:3: alertmanager: needs a silence_group"),
     ("silence_group: 'pay ments'\n", "x.yml:6: silence_group: 'pay ments' must be letters, digits"),

@@ -77,3 +77,61 @@ def test_no_slos_at_all_is_an_error(tmp_path):
     (tmp_path / "empty.yml").write_text("")
     result = run("validate", str(tmp_path))
     assert result.exit_code == 2 and "no SLOs found" in result.output
+
+
+def test_help_shows_the_exit_code_table_the_readme_documents():
+    from slokit.cli.errors import EXIT_CODES
+
+    text = " ".join(run("--help").output.split())
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for code, meaning in EXIT_CODES:
+        assert f"{code} {meaning}" in text
+        assert f"| {code} |" in readme
+
+
+def test_each_kind_of_error_has_its_exit_code_and_no_traceback(monkeypatch):
+    """Invalid input and settings 2 (so is a server refusing us), a server that cannot answer 3."""
+    from slokit.errors import ConfigError, InputError, Problem, RemoteError
+    from slokit.status import terminal
+
+    for error, code in [(InputError([Problem("events.csv", 3, "", "bad row")]), 2), (ConfigError("no URL"), 2),
+                        (RemoteError("answered 401", 401), 2), (RemoteError("cannot reach", 0, transient=True), 3),
+                        (RemoteError("answered 503", 503, transient=True), 3), (RemoteError("not JSON", 200), 3)]:
+        def fail(*args: object, error: Exception = error) -> None:
+            raise error
+
+        monkeypatch.setattr(terminal, "from_service", fail)
+        result = run("status", "--url", "http://127.0.0.1:9/")
+        assert result.exit_code == code, (error, result.output)
+        assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+        said = "events.csv:3: bad row\n1 error(s)\n" if isinstance(error, InputError) else f"error: {error}\n"
+        assert result.output.endswith(said), result.output
+
+
+def test_an_unexpected_exception_is_a_bug_and_keeps_its_traceback(monkeypatch):
+    from slokit.errors import SlokitError
+    from slokit.status import terminal
+
+    for error in (RuntimeError("bug"), SlokitError("not one the CLI expects")):
+        def fail(*args: object, error: Exception = error) -> None:
+            raise error
+
+        monkeypatch.setattr(terminal, "from_service", fail)
+        result = run("status", "--url", "http://127.0.0.1:9/")
+        assert result.exception is error  # CliRunner caught it; `slokit` would print its traceback
+
+
+def test_warnings_logged_during_a_command_reach_stderr_and_the_handler_goes_away(monkeypatch):
+    import logging
+
+    from slokit.status import terminal
+
+    def warn(*args: object) -> dict:
+        logging.getLogger("slokit.status").warning("half the board is stale")
+        return {"slos": [], "breakers": [], "switches": []}
+
+    monkeypatch.setattr(terminal, "from_service", warn)
+    before = list(logging.getLogger("slokit").handlers)
+    result = CliRunner().invoke(main, ["status", "--url", "http://127.0.0.1:9/", "--json"])
+    assert result.exit_code == 0 and "WARNING: slokit.status: half the board is stale" in result.output
+    assert logging.getLogger("slokit").handlers == before  # the library's logging is configured while we run only

@@ -1,10 +1,11 @@
-"""`slokit apply grafana` and decision annotations, against a stand-in for Grafana.
+"""`slokit apply grafana` and the runtime's decision annotations, against a stand-in for Grafana.
 
 No Grafana server runs on this machine, so these tests talk to a local HTTP server (pytest-httpserver on
 127.0.0.1) that follows Grafana's documented HTTP API: Folder API (`GET /api/folders/:uid`,
 `GET /api/folders`, `POST /api/folders`), Dashboard API (`GET /api/dashboards/uid/:uid`,
 `POST /api/dashboards/db` with `overwrite`), Annotations API (`POST /api/annotations`), bearer-token
-auth answering 401, and `{"message": ...}` error bodies. The client side is the real grafana-client.
+auth answering 401, and `{"message": ...}` error bodies. The client side is the real grafana-client (the
+annotations: requests, through slokit.http).
 """
 
 from __future__ import annotations
@@ -14,15 +15,20 @@ import re
 from dataclasses import dataclass, field
 
 import pytest
+import requests
 from click.testing import CliRunner
-from conftest import ROOT
 from werkzeug import Request, Response
 
 from slokit.apply import grafana
 from slokit.cli import main
+from slokit.errors import InputError
+from slokit.http import Retry
+from slokit.runtime.annotations import annotate, annotator_from_env, grafana_annotator
+from slokit.runtime.decisions import Transition
+from tests.conftest import ROOT
 
 TOKEN = "glsa_s3cr3t-token"
-NO_WAIT = grafana.Retry(attempts=3, backoff=0, sleep=lambda _: None)
+NO_WAIT = Retry(attempts=3, backoff=0, sleep=lambda _: None)
 
 
 @dataclass
@@ -62,11 +68,13 @@ class FakeGrafana:
         if method == "POST" and path == "/api/dashboards/db":
             dashboard, uid = body["dashboard"], body["dashboard"]["uid"]
             if uid in self.boards and not body.get("overwrite"):
-                return self.answer({"message": "A dashboard with the same uid already exists", "status": "name-exists"}, 412)
+                return self.answer(
+                    {"message": "A dashboard with the same uid already exists", "status": "name-exists"}, 412)
             if body.get("folderUid") and body["folderUid"] not in self.folders:
                 return self.answer({"message": "folder not found"}, 400)
             version = self.boards.get(uid, {}).get("dashboard", {}).get("version", 0) + 1
-            self.boards[uid] = {"dashboard": {**dashboard, "id": 7, "version": version}, "folderUid": body.get("folderUid")}
+            self.boards[uid] = {"dashboard": {**dashboard, "id": 7, "version": version},
+                                "folderUid": body.get("folderUid")}
             return self.answer({"id": 7, "uid": uid, "url": f"/d/{uid}", "status": "success", "version": version}, 200)
         if method == "POST" and path == "/api/annotations":
             self.annotations.append(body)
@@ -186,7 +194,7 @@ def test_cli_bad_token_stops_with_a_clear_error_and_never_prints_it(fake, httpse
     monkeypatch.setenv("GRAFANA_URL", httpserver.url_for("/"))
     monkeypatch.setenv("GRAFANA_TOKEN", "wrong-" + TOKEN)
     result = CliRunner().invoke(main, ["apply", "grafana", str(ROOT / "dashboards")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a setting is wrong: fix it, do not retry
     assert "401 Unauthorized: Grafana rejected the credentials; check GRAFANA_TOKEN" in result.output
     assert TOKEN not in result.output
 
@@ -195,37 +203,65 @@ def test_cli_wrong_url_path_is_a_404_with_a_hint(fake, httpserver, monkeypatch):
     monkeypatch.setenv("GRAFANA_URL", httpserver.url_for("/not-grafana/"))
     monkeypatch.setenv("GRAFANA_TOKEN", TOKEN)
     result = CliRunner().invoke(main, ["apply", "grafana", str(ROOT / "dashboards")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "404 Not Found: is GRAFANA_URL Grafana's root URL, with its sub-path?" in result.output
 
 
 def test_cli_without_url_says_what_to_set(monkeypatch):
     monkeypatch.delenv("GRAFANA_URL", raising=False)
     result = CliRunner().invoke(main, ["apply", "grafana", str(ROOT / "dashboards")])
-    assert result.exit_code == 1 and "GRAFANA_URL is not set" in result.output
+    assert result.exit_code == 2 and "GRAFANA_URL is not set" in result.output
 
 
-def test_a_breaker_decision_becomes_a_tagged_annotation(fake, api):
-    decision = grafana.Decision("breaker:payments", "closed", "open", time=1_795_000_000.5,
-                                slo="checkout-availability", reason="page burn", burn={"5m": 20.0, "1h": 15.5})
-    assert grafana.annotate(api, decision, "slokit-svc-checkout") == 1
+def test_cli_unreachable_grafana_is_cannot_tell_not_bad_input(monkeypatch):
+    monkeypatch.setenv("GRAFANA_URL", f"http://admin:{TOKEN}@127.0.0.1:9/")  # nothing listens on port 9
+    result = CliRunner().invoke(main, ["apply", "grafana", str(ROOT / "dashboards"), "--retries", "1"])
+    assert result.exit_code == 3, result.output
+    assert "cannot reach Grafana" in result.output and TOKEN not in result.output
+
+
+def test_files_that_are_not_dashboards_are_each_named_with_their_line(tmp_path):
+    (tmp_path / "a.json").write_text('{"uid": "a",\n  "title": }\n')
+    (tmp_path / "b.json").write_text('{"title": "no uid"}\n')
+    with pytest.raises(InputError) as err:
+        grafana.load([tmp_path])
+    files = [str(tmp_path / "a.json"), str(tmp_path / "b.json")]
+    assert [(p.file, p.line) for p in err.value.problems] == [(files[0], 2), (files[1], 0)]
+    result = CliRunner().invoke(main, ["apply", "grafana", str(tmp_path)])
+    assert result.exit_code == 2 and f"{tmp_path / 'b.json'}: a dashboard needs a uid" in result.output
+    assert "2 error(s)" in result.output
+
+
+def breaker_opened() -> Transition:
+    return Transition(time=1_795_000_000.5, target="breaker:payments", from_state="closed", to_state="open",
+                      reason="page burn", slo="checkout-availability", burn={"5m": 20.0, "1h": 15.5})
+
+
+def test_a_breaker_decision_becomes_a_tagged_annotation(fake, httpserver):
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {TOKEN}"
+    assert annotate(session, httpserver.url_for("/"), breaker_opened(), "slokit-svc-checkout") == 1
     [posted] = fake.annotations
     assert posted["time"] == 1_795_000_000_500 and posted["dashboardUID"] == "slokit-svc-checkout"
     assert posted["tags"] == ["slokit", "breaker", "payments", "open", "checkout-availability"]
-    assert posted["text"] == "breaker:payments: closed -> open<br>SLO checkout-availability<br>page burn<br>burn 5m 20x, 1h 15.5x"
+    assert posted["text"] == ("breaker:payments: closed -> open<br>SLO checkout-availability<br>page burn"
+                              "<br>burn 5m 20x, 1h 15.5x")
 
 
-def test_the_runtime_annotator_never_raises_when_grafana_fails(fake, api):
+def test_the_runtime_annotator_never_raises_when_grafana_fails(fake, httpserver):
     fake.fail[("POST", "/api/annotations")] = [500, 500]
-    post = grafana.make_annotator(api, retry=grafana.Retry(attempts=2, backoff=0))
-    assert post(grafana.Decision("switch:recommendations", "on", "degraded", time=0)) is False
-    assert post(grafana.Decision("switch:recommendations", "degraded", "on", time=60)) is True
+    post = grafana_annotator(httpserver.url_for("/"), TOKEN, retry=Retry(attempts=2, backoff=0))
+    assert post(Transition(0, "switch:recommendations", "on", "degraded", "policy")) is False
+    assert post(Transition(60, "switch:recommendations", "degraded", "on", "")) is True
     assert fake.annotations[0]["tags"] == ["slokit", "switch", "recommendations", "on"]
+    wrong = grafana_annotator(httpserver.url_for("/"), "wrong-" + TOKEN, retry=NO_WAIT)
+    assert wrong(breaker_opened()) is False  # 401: said in the log, not raised
+    nobody = grafana_annotator("http://127.0.0.1:9", TOKEN, retry=NO_WAIT)
+    assert nobody(breaker_opened()) is False
 
 
-def test_annotations_are_off_unless_configured(monkeypatch, httpserver):
-    monkeypatch.delenv("SLOKIT_GRAFANA_ANNOTATIONS", raising=False)
-    assert grafana.annotator_from_env() is None
-    monkeypatch.setenv("SLOKIT_GRAFANA_ANNOTATIONS", "1")
-    monkeypatch.setenv("GRAFANA_URL", httpserver.url_for("/"))
-    assert callable(grafana.annotator_from_env())
+def test_annotations_are_off_unless_configured(httpserver):
+    assert annotator_from_env({}) is None
+    assert annotator_from_env({"SLOKIT_GRAFANA_ANNOTATIONS": "1"}) is None  # no GRAFANA_URL
+    assert callable(annotator_from_env({"SLOKIT_GRAFANA_ANNOTATIONS": "1",
+                                                    "GRAFANA_URL": httpserver.url_for("/")}))

@@ -15,12 +15,12 @@ import jsonschema
 import promql_parser
 import pytest
 from click.testing import CliRunner
-from conftest import EXAMPLES, ROOT
 
-from slokit import windows
+from slokit import names, windows
 from slokit.cli import main
 from slokit.generate import dashboards
 from slokit.spec import load
+from tests.conftest import EXAMPLES, ROOT
 
 SCHEMA = json.loads((ROOT / "tests/data/grafana-dashboard.schema.json").read_text())
 
@@ -105,7 +105,7 @@ def test_burn_thresholds_come_from_the_window_table_for_the_slo_period(write_spe
     [_, service] = dashboards.evaluate(dashboards.model([slo]))
     by_title = {p["title"]: p for p in dashboards.panels(service)}
     table = windows.table(7 * 86400)
-    for severity in windows.SEVERITIES:
+    for severity in names.SEVERITIES:
         panel = by_title[f"Burn rate: {severity} windows"]
         drawn = [s["value"] for s in panel["fieldConfig"]["defaults"]["thresholds"]["steps"][1:]]
         assert drawn == sorted({c.factor for c in table.by_severity(severity)})
@@ -181,6 +181,7 @@ def test_users_extend_the_library_with_their_own_entry(tmp_path):
 def test_a_broken_entry_is_an_error_message_not_a_traceback(tmp_path):
     entry = tmp_path / "broken.jsonnet"
     entry.write_text("function(model) { uid: 'x' } +")
-    result = CliRunner().invoke(main, ["generate", *example_specs(), "--out", str(tmp_path), "--dashboards-jsonnet", str(entry)])
+    result = CliRunner().invoke(
+        main, ["generate", *example_specs(), "--out", str(tmp_path), "--dashboards-jsonnet", str(entry)])
     assert result.exit_code == 2
     assert "broken.jsonnet" in result.output and "Traceback" not in result.output

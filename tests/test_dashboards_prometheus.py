@@ -21,14 +21,14 @@ from pathlib import Path
 import promql_parser
 import pytest
 import requests
-from conftest import require
-from instrument_helpers import free_port, http_ok, stop, wait_until
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from slokit import names
 from slokit.generate import dashboards
 from slokit.generate import files as generated
 from slokit.spec import load
+from tests.conftest import require
+from tests.instrument_helpers import free_port, http_ok, stop, wait_until
 
 SPEC = """
 version: slokit/v1
@@ -54,7 +54,8 @@ slos:
     objective: 99.5
     sli:
       events:
-        error_query: sum(rate(slokit_http_server_request_duration_seconds_count{route="/search",outcome="bad"}[{{.window}}]))
+        error_query: >-
+          sum(rate(slokit_http_server_request_duration_seconds_count{route="/search",outcome="bad"}[{{.window}}]))
         total_query: sum(rate(slokit_http_server_request_duration_seconds_count{route="/search"}[{{.window}}]))
   - name: raw
     objective: 99
@@ -79,7 +80,8 @@ class App:
         Gauge("slokit_switch_enabled", "switch", ["switch"], registry=self.registry).labels("recommendations").set(0)
         self.transitions = Counter("slokit_decision_transitions", "transitions", ["target", "from_state", "to_state"],
                                    registry=self.registry)
-        burn = Gauge("slokit_runtime_burn_rate", "burn", ["slo_service", "slo_name", "slo_window"], registry=self.registry)
+        burn = Gauge("slokit_runtime_burn_rate", "burn", ["slo_service", "slo_name", "slo_window"],
+                     registry=self.registry)
         burn.labels("shop", "availability", "10s").set(50)
         self.stop = threading.Event()
 
@@ -192,7 +194,7 @@ def test_every_dashboard_query_returns_data_from_prometheus(prometheus):
                     pending.append(f"{board['uid']}: {query}")
         if not pending:
             break
-        assert time.monotonic() < deadline, "no data after %ss for:\n%s" % (DEADLINE, "\n".join(pending))
+        assert time.monotonic() < deadline, f"no data after {DEADLINE}s for:\n" + "\n".join(pending)
         time.sleep(2)
     assert checked > 60  # every panel of both dashboards, not a handful
 

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import ROOT, require
-from instrument_helpers import free_port, output, stop, wait_until
+
+from tests.conftest import ROOT, require
+from tests.instrument_helpers import free_port, output, stop, wait_until
 
 ARTIFACTS = ROOT / "test-artifacts"
 SPEED = 3  # the ~48 story seconds take ~16s; the breaker stays open ~8s of wall time

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import ROOT, require
-from instrument_helpers import free_port, prometheus_scraping, running
 
 from slokit.generate.files import generate
-from slokit.spec.load import load
+from slokit.spec.loader import load
+from tests.conftest import ROOT, require
+from tests.instrument_helpers import free_port, prometheus_scraping, running
 
 FAILURE_RATIO = 0.25  # the gateway fails every 4th /pay call
 SPEC = """\

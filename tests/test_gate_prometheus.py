@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 import requests
 from click.testing import CliRunner
-from conftest import ROOT, require
-from instrument_helpers import free_port, running
-from test_e2e_prometheus import Traffic
 
 from slokit import gate
 from slokit.cli import main
 from slokit.generate.files import generate
-from slokit.spec.load import load
+from slokit.spec.loader import load
+from tests.conftest import ROOT, require
+from tests.instrument_helpers import free_port, running
+from tests.test_e2e_prometheus import Traffic
 
 BASELINE_FAILURES = 0.002  # every 500th call of the stable version fails, as real services do now and then
 SPEC = """\
@@ -113,7 +113,7 @@ def test_good_canary_passes(world: dict[str, str]) -> None:
 def test_too_little_canary_traffic_cannot_decide(world: dict[str, str]) -> None:
     gate_until(world, 0)  # budget and burn have data: only the canary check is left to decide
     code, report = run_gate(world, "--min-requests", "1000000")
-    assert code == 2, report
+    assert code == 3, report
     assert report["verdict"] == "undecided"
     assert by_check(report)["canary"]["status"] == "undecided"
     assert "too little traffic" in by_check(report)["canary"]["detail"]
@@ -122,7 +122,7 @@ def test_too_little_canary_traffic_cannot_decide(world: dict[str, str]) -> None:
 def test_prometheus_down_cannot_decide(world: dict[str, str]) -> None:
     down = {**world, "prometheus": f"http://127.0.0.1:{free_port()}"}
     code, report = run_gate(down)
-    assert code == 2
+    assert code == 3
     assert report["verdict"] == "undecided"
     assert all(c["status"] == "undecided" and "cannot answer" in c["detail"] for c in report["checks"])
     assert all(c["query"] for c in report["checks"])  # the report still says what it asked
@@ -145,7 +145,8 @@ def test_serve_answers_flagger_and_argo(world: dict[str, str]) -> None:
         # too little traffic in a webhook's metadata override: not 2xx, so Flagger never promotes on a guess
         hook["metadata"] = {"min_requests": "1000000"}
         assert requests.post(base + "/flagger", json=hook, timeout=10).status_code == 503
-        assert requests.get(base + "/argo", params={"min_requests": "1000000"}, timeout=10).json()["verdict"] == "undecided"
+        argo = requests.get(base + "/argo", params={"min_requests": "1000000"}, timeout=10)
+        assert argo.json()["verdict"] == "undecided"
     finally:
         server.shutdown()
         server.server_close()

@@ -8,13 +8,13 @@ import sys
 import pytest
 import requests
 import yaml
-from conftest import ROOT
-from instrument_helpers import free_port, running
 
 from slokit import gate
 from slokit.generate.files import generate
 from slokit.spec import SpecError, load
-from slokit.spec.gate import Canary, Stop, gate_spec
+from slokit.spec.gate import Canary, Stop, effective
+from tests.conftest import ROOT
+from tests.instrument_helpers import free_port, running
 
 SPEC = """\
 version: slokit/v1
@@ -40,12 +40,12 @@ slos:
 
 def test_a_gate_section_is_read_with_defaults_from_the_window_table(write_spec) -> None:
     slos = {s.name: s for s in load([str(write_spec(SPEC))]).slos}
-    top = gate_spec(slos["availability"])
+    top = effective(slos["availability"])
     assert top.min_budget_remaining == 0.25
     assert (top.max_burn, top.burn_windows) == (14.4, (300, 3600))  # the first page tier of a 30d table
     assert top.canary == Canary(window=600, min_requests=200, tolerance=0.001)
     assert top.stop == Stop(0.005, 120)
-    own = gate_spec(slos["latency"])  # a per-SLO gate replaces the top-level one
+    own = effective(slos["latency"])  # a per-SLO gate replaces the top-level one
     assert (own.max_burn, own.burn_windows, own.canary, own.min_budget_remaining) == (2.0, (300, 3600), None, 0.0)
 
 
@@ -111,7 +111,7 @@ def test_a_verdict_is_never_pass_when_a_check_cannot_tell() -> None:
     assert gate.verdict([ok, unsure]) == gate.UNDECIDED
     assert gate.verdict([ok, unsure, bad]) == gate.FAIL
     assert gate.verdict([]) == gate.UNDECIDED  # no check at all is no evidence
-    assert gate.Report(gate.verdict([ok, unsure]), [ok, unsure]).exit_code == 2
+    assert gate.Report(gate.verdict([ok, unsure]), [ok, unsure]).exit_code == 3  # never 0 unless it passed
 
 
 def test_generate_writes_argo_and_flagger_templates_from_the_spec(write_spec) -> None:

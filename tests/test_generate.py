@@ -6,6 +6,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from slokit import queries
 from slokit.generate import rules, yamlout
 from slokit.generate.files import generate
 from slokit.spec import load
@@ -51,7 +52,8 @@ def test_label_contract():
 
 def test_http_shorthand_queries_the_middleware_metrics():
     slo = next(s for s in load([str(EXAMPLES)]).slos if s.id == "checkout-latency")
-    error, total = rules.events_queries(slo)
+    objective = queries.Objective.of(slo)
+    error, total = objective.errors("{{.window}}"), objective.total("{{.window}}")
     assert total == ('sum(rate(slokit_http_server_request_duration_seconds_count{route="/pay",service="checkout",'
                      'outcome=~"good|bad"}[{{.window}}]))')
     assert 'slokit_http_server_request_duration_seconds_bucket{route="/pay",service="checkout",le=~"0\\\\.3",' in error

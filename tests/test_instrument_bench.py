@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT
+from tests.conftest import ROOT
 
 
 def test_benchmark_measures_all_peers_and_keeps_other_sections(tmp_path: Path) -> None:

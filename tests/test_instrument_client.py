@@ -10,10 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 import requests
-from instrument_helpers import free_port
 from prometheus_client import CollectorRegistry
 
 from slokit.instrument import BAD, GOOD, AsyncSLOTransport, SLOTransport, instrument_session
+from tests.instrument_helpers import free_port
 
 METRIC = "slokit_http_client_request_duration_seconds"
 

@@ -8,9 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
-from conftest import ROOT
-from instrument_helpers import free_port, running
 from prometheus_client.parser import text_string_to_metric_families
+
+from tests.conftest import ROOT
+from tests.instrument_helpers import free_port, running
 
 REQUESTS = 600
 APP = """\

@@ -70,9 +70,9 @@ def test_page_burning_follows_the_engines_burn() -> None:
     clock = FakeClock()
     engine = Engine.for_slos([slo], clock=clock)
     burning = page_burning(engine, slo)
-    engine.record(slo.id, good=1000)
+    engine.record(slo.key, good=1000)
     assert not burning()
-    engine.record(slo.id, bad=1000)  # 50% errors against a 1% budget: 50x, far above the page factor
+    engine.record(slo.key, bad=1000)  # 50% errors against a 1% budget: 50x, far above the page factor
     assert burning()
 
 

@@ -11,7 +11,6 @@ import pytest
 import requests
 from prometheus_client import CollectorRegistry
 from requests.adapters import HTTPAdapter
-from retry_helpers import every_other_fails, every_tenth_fails, flaky_server, outage
 from urllib3.util.retry import Retry
 
 from slokit.retry import (
@@ -23,6 +22,7 @@ from slokit.retry import (
     RetryTransport,
 )
 from slokit.runtime.breaker import Breaker, BreakerConfig
+from tests.retry_helpers import every_other_fails, every_tenth_fails, flaky_server, outage
 
 FAST = Backoff(base=0.001, cap=0.002)  # real sleeps, kept short
 REQUESTS = 200
@@ -94,12 +94,17 @@ def test_post_is_retried_only_with_an_idempotency_key() -> None:
 
 def test_retry_after_is_honoured_and_a_long_one_is_not_waited_for() -> None:
     registry = CollectorRegistry()
-    once = lambda n: (503, {"Retry-After": "1"}) if n == 0 else (200, {})
+
+    def once(n: int) -> tuple[int, dict[str, str]]:
+        return (503, {"Retry-After": "1"}) if n == 0 else (200, {})
+
+    def too_long(n: int) -> tuple[int, dict[str, str]]:
+        return 503, {"Retry-After": "120"}
+
     with flaky_server(once) as server, session_with(RetryAdapter(policy(registry))) as session:
         start = time.monotonic()
         assert session.get(server.url + "/", timeout=5).status_code == 200
         assert time.monotonic() - start >= 1.0
-    too_long = lambda n: (503, {"Retry-After": "120"})
     with flaky_server(too_long) as server, session_with(RetryAdapter(policy(registry))) as session:
         start = time.monotonic()
         assert session.get(server.url + "/", timeout=5).status_code == 503

@@ -11,9 +11,9 @@ import random
 import pytest
 
 from slokit import windows
-from slokit.runtime.policy import Policy, Rule
 from slokit.runtime.simulate import Event, simulate
 from slokit.spec.model import SLO, HttpSLI
+from slokit.spec.policy import Policy, Rule
 
 MONTH = 30 * 86400
 SLO_ID = "checkout-availability"
@@ -24,7 +24,7 @@ RATE = 1000  # requests per second
 
 
 def page_policy(**recover: object) -> Policy:
-    rule = Rule("protect", SLO_ID, severity="page", recover_below=float(recover.get("below", 1.0)),
+    rule = Rule("protect", CHECKOUT.key, severity="page", recover_below=float(recover.get("below", 1.0)),
                 recover_windows=tuple(recover.get("windows", (300,))), hold=float(recover.get("hold", 600)),
                 open_breakers=("payments",))
     return Policy(rules=(rule,))
@@ -58,7 +58,7 @@ def test_page_decision_at_theoretical_detection_time(ratio: float) -> None:
 
 
 def test_steady_ratio_below_budget_never_trips() -> None:
-    ticket = Rule("ticket", SLO_ID, severity="ticket", recover_below=0.5, recover_windows=(7200,), hold=600,
+    ticket = Rule("ticket", CHECKOUT.key, severity="ticket", recover_below=0.5, recover_windows=(7200,), hold=600,
                   disable_switches=("recommendations",))
     both = Policy(rules=(page_policy().rules[0], ticket))
     # three days at 99% of the budget: neither tier, not even the 1x ticket over 3d

@@ -8,8 +8,8 @@ import pytest
 
 from slokit.runtime import Breaker, BreakerConfig, BreakerOpen, Decisions, ManualClock
 
-CONFIG = BreakerConfig(failure_rate=50, slow_call_rate=80, slow_call_seconds=2.0, window_size=10, min_calls=4,
-                       open_seconds=30, half_open_probes=2)
+CONFIG = BreakerConfig(failure_rate=50, slow_call_rate=80, slow_call=2.0, window_size=10, min_calls=4,
+                       open_for=30, half_open_probes=2)
 
 
 def make(config: BreakerConfig = CONFIG) -> tuple[Breaker, ManualClock, Decisions]:
@@ -52,7 +52,7 @@ def test_count_window_forgets_old_calls() -> None:
 
 
 def test_time_window_forgets_old_seconds() -> None:
-    breaker, clock, _ = make(BreakerConfig(failure_rate=50, window_type="time", window_size=10, min_calls=4))
+    breaker, clock, _ = make(BreakerConfig(failure_rate=50, window="time", window_size=10, min_calls=4))
     for _ in range(3):
         breaker.record(False)
     clock.advance(11)

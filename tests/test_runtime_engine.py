@@ -93,7 +93,7 @@ def test_asyncio_tasks_record_through_the_listener() -> None:
         await asyncio.gather(*(request(i) for i in range(1000)))
 
     asyncio.run(main())
-    burn = engine.trackers["checkout-availability"].burns()[300]
+    burn = engine.trackers[("checkout", "availability")].burns()[300]
     assert (burn.good, burn.bad, round(burn.burn, 6)) == (900, 100, 100.0)
 
 
@@ -162,5 +162,5 @@ def test_middleware_listener_feeds_availability_and_latency_slos() -> None:
     listener("/pay", "bad", 0.01)  # failed: bad for availability only
     listener("/pay", "disconnect", 5.0)  # the client hung up: counted nowhere
     listener("/orders/{id}", "bad", 0.01)  # another route: only the all-routes SLO
-    counts = {sid: (t.burns()[300].good, t.burns()[300].bad) for sid, t in engine.trackers.items()}
-    assert counts == {"checkout-availability": (2, 1), "checkout-latency": (2, 1), "checkout-all-routes": (2, 2)}
+    counts = {name: (t.burns()[300].good, t.burns()[300].bad) for (_, name), t in engine.trackers.items()}
+    assert counts == {"availability": (2, 1), "latency": (2, 1), "all-routes": (2, 2)}

@@ -31,7 +31,7 @@ rules:
 def tripped_runtime() -> Runtime:
     clock = ManualClock()
     runtime = Runtime(parse_policy("policy.yml", POLICY, SLOS), SLOS, clock=clock, environ={})
-    runtime.engine.record("checkout-availability", good=90, bad=10)
+    runtime.engine.record(("checkout", "availability"), good=90, bad=10)
     clock.advance(30)
     runtime.evaluate()
     return runtime
@@ -78,13 +78,12 @@ def test_transition_inside_a_span_adds_a_span_event() -> None:
 
 
 def test_transitions_become_grafana_annotations(httpserver) -> None:
-    """Through the apply layer's annotator, to a local server speaking Grafana's annotations API."""
-    from slokit.apply.grafana import connect, make_annotator
-    from slokit.runtime.annotations import attach_grafana
+    """Through the runtime's annotator, to a local server speaking Grafana's annotations API."""
+    from slokit.runtime.annotations import attach_grafana, grafana_annotator
 
     httpserver.expect_request("/api/annotations", method="POST").respond_with_json({"id": 1, "message": "ok"})
     decisions = Decisions()
-    annotations = attach_grafana(decisions, make_annotator(connect(httpserver.url_for("/"), "token", timeout=2)))
+    annotations = attach_grafana(decisions, grafana_annotator(httpserver.url_for("/"), "token", timeout=2))
     breaker = Breaker("payments", clock=ManualClock(1_700_000_000), decisions=decisions)
     breaker.policy_open("checkout-availability", {"5m": 20.0, "1h": 15.0}, 14.4)
     annotations.close()

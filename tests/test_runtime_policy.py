@@ -8,21 +8,27 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 import requests
-from conftest import EXAMPLES
+from click.testing import CliRunner
 
+from slokit.cli import main
+from slokit.errors import SlokitError, SpecError
 from slokit.runtime import (
     Decisions,
     ManualClock,
     PolicyReloader,
     Runtime,
     Switches,
+    UnknownTarget,
     admin_app,
     load_policy,
     parse_policy,
-    policy_from_specs,
     request_listener,
 )
-from slokit.spec import SpecError, load
+from slokit.spec.loader import load
+from slokit.spec.model import SLO, HttpSLI, Source
+from slokit.spec.policy import read_section
+from slokit.spec.source import read_documents
+from tests.conftest import EXAMPLES
 
 SLOS = load([str(EXAMPLES / "checkout.yml")]).slos
 GOOD_POLICY = """\
@@ -50,11 +56,36 @@ def test_runtime_loads_specs_and_policy_files() -> None:
     assert runtime.evaluate_every == 30.0  # one engine bucket of a 30d SLO
 
 
+def test_an_unknown_breaker_or_switch_is_an_error_naming_the_known_ones() -> None:
+    runtime = Runtime(parse_policy("policy.yml", GOOD_POLICY, SLOS), SLOS, clock=ManualClock(), environ={})
+    with pytest.raises(UnknownTarget) as info:
+        runtime.breaker("paymnets")
+    assert str(info.value) == "no breaker 'paymnets' in the policy (known: payments)"
+    assert isinstance(info.value, SlokitError) and isinstance(info.value, KeyError)
+    with pytest.raises(UnknownTarget, match=r"^no switch 'recomendations' in the policy \(known: recommendations\)$"):
+        runtime.enabled("recomendations")
+
+
+def test_generate_refuses_a_bad_policy_section_and_writes_nothing(write_spec, tmp_path: Path) -> None:
+    path = write_spec("""\
+        version: slokit/v1
+        service: shop
+        slos:
+          - {name: availability, objective: 99.9, sli: {http: {}}}
+        policy:
+          rules: [{name: r, slo: shop-availabilty, when: {severity: page}, open_breakers: [x]}]
+        """)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["generate", str(path), "--out", str(out)])
+    assert result.exit_code == 2 and f"{path}:6: policy.rules[0].slo: no SLO 'shop-availabilty'" in result.output
+    assert not out.exists()
+
+
 def test_example_policy_is_valid_and_complete() -> None:
     policy = load_policy(str(EXAMPLES / "policy.yml"), SLOS)
     assert [r.name for r in policy.rules] == ["protect-checkout", "shed-extras-when-slow"]
     assert policy.rules[0].hold == 600 and policy.rules[0].recover_windows == (300, 1800)
-    assert policy.breakers["payments"].slow_call_seconds == 2 and policy.breakers["payments"].min_calls == 20
+    assert policy.breakers["payments"].slow_call == 2 and policy.breakers["payments"].min_calls == 20
     assert set(policy.switches) == {"recommendations", "gift-wrap-preview"}
 
 
@@ -112,15 +143,90 @@ def test_policy_inside_a_spec_keeps_file_and_line(write_spec) -> None:
                   when: {severity: pager}
                   open_breakers: [stock]
         """)
-    slos = load([str(path)]).slos
-    with pytest.raises(SpecError) as info:
-        policy_from_specs(slos)
+    with pytest.raises(SpecError) as info:  # read with the specs: a bad section refuses the whole load
+        load([str(path)])
     assert [str(p) for p in info.value.problems] == [
         f"{path}:13: slos[0].policy.rules[1].when.severity: must be one of page, ticket"]
     path.write_text(path.read_text().replace("pager", "ticket"))
-    policy = policy_from_specs(load([str(path)]).slos)
-    assert [(r.name, r.slo, r.severity) for r in policy.rules] == [
-        ("protect", "shop-availability", "page"), ("typo", "shop-availability", "ticket")]
+    policy = load([str(path)]).policy
+    assert [(r.name, r.slo, r.slo_id, r.severity) for r in policy.rules] == [
+        ("protect", ("shop", "availability"), "shop-availability", "page"),
+        ("typo", ("shop", "availability"), "shop-availability", "ticket")]
+
+
+def test_a_service_level_section_may_name_an_slo_of_another_file(write_spec) -> None:
+    other = write_spec("""\
+        version: slokit/v1
+        service: stock
+        slos:
+          - {name: availability, objective: 99.9, sli: {http: {}}}
+        """, name="stock.yml")
+    shop = write_spec("""\
+        version: slokit/v1
+        service: shop
+        slos:
+          - {name: availability, objective: 99.9, sli: {http: {}}}
+        policy:
+          rules:
+            - {name: stock-down, slo: stock-availability, when: {severity: page}, disable_switches: [stock-badge]}
+        """, name="shop.yml")
+    policy = load([str(other), str(shop)]).policy
+    assert [(r.name, r.slo) for r in policy.rules] == [("stock-down", ("stock", "availability"))]
+    assert policy.switches == {"stock-badge": True}
+
+
+def _slo(service: str, name: str, line: int) -> SLO:
+    return SLO(service, name, 99.9, 30 * 86400, HttpSLI(service), None, source=Source("slos.yml", line, "slokit/v1"))
+
+
+def test_a_reference_two_slos_share_is_an_error_naming_both() -> None:
+    """Service `a-b` SLO `c` and service `a` SLO `b-c` are two SLOs, both written `a-b-c` in a policy."""
+    slos = [_slo("a-b", "c", 4), _slo("a", "b-c", 9)]
+    [doc] = read_documents("policy.yml", "rules:\n  - name: r\n    slo: a-b-c\n    when: {severity: page}\n"
+                                         "    open_breakers: [x]\n")
+    read_section(doc, (), doc.data, slos)
+    assert [str(p) for p in doc.problems] == [
+        "policy.yml:3: rules[0].slo: 'a-b-c' names SLO 'c' of service 'a-b' (slos.yml:4) and SLO 'b-c' of "
+        "service 'a' (slos.yml:9); rename one, or put the rule in that SLO's own policy section"]
+    [doc] = read_documents("policy.yml", "rules:\n  - {name: r, when: {severity: page}, open_breakers: [x]}\n")
+    policy = read_section(doc, (), doc.data, slos, default_slo=("a", "b-c"))  # an SLO's own section
+    assert not doc.problems and policy.rules[0].slo == ("a", "b-c")
+
+
+def test_colliding_ids_load_as_two_slos_and_policy_sections_keep_them_apart(write_spec) -> None:
+    path = write_spec("""\
+        version: slokit/v1
+        service: a-b
+        slos:
+          - name: c
+            objective: 99.9
+            sli: {http: {route: /c}}
+            policy:
+              rules: [{name: own, when: {severity: page}, open_breakers: [c]}]
+        ---
+        version: slokit/v1
+        service: a
+        slos:
+          - {name: b-c, objective: 99.9, sli: {http: {route: /bc}}}
+        policy:
+          rules: [{name: shared, slo: a-b-c, when: {severity: page}, open_breakers: [bc]}]
+        """)
+    with pytest.raises(SpecError) as info:
+        load([str(path)])
+    assert [p.line for p in info.value.problems] == [15] and "names SLO 'c' of service 'a-b'" in str(info.value)
+    path.write_text(path.read_text().replace("slo: a-b-c, ", ""))  # a service-level rule without slo:
+    with pytest.raises(SpecError, match="rules\\[0\\].slo: is required"):
+        load([str(path)])
+    path.write_text(path.read_text().replace("{name: shared, ", "{name: shared, slo: a-b-cc, "))
+    with pytest.raises(SpecError, match="no SLO 'a-b-cc' in the specs \\(did you mean 'a-b-c'\\?\\)"):
+        load([str(path)])
+    path.write_text(path.read_text().replace("  rules: [{name: shared, slo: a-b-cc, when: {severity: page}, "
+                                             "open_breakers: [bc]}]\n", "  breakers: {bc: {}}\n  rules: []\n"))
+    spec = load([str(path)])
+    assert [s.key for s in spec.slos] == [("a-b", "c"), ("a", "b-c")]
+    assert [(r.name, r.slo) for r in spec.policy.rules] == [("own", ("a-b", "c"))]
+    runtime = Runtime(spec.policy, spec.slos, clock=ManualClock(), environ={})
+    assert set(runtime.slos) == {("a-b", "c"), ("a", "b-c")} and set(runtime.engine.trackers) == set(runtime.slos)
 
 
 def test_hot_reload_applies_good_files_and_keeps_the_old_policy_on_bad_ones(tmp_path: Path) -> None:
@@ -150,7 +256,9 @@ def test_switch_overrides_from_env_and_file(tmp_path: Path) -> None:
                       environ={"SLOKIT_SWITCH_GIFT_WRAP": "off"})
     reloader = PolicyReloader(str(path), SLOS, runtime)
     assert not runtime.enabled("recommendations") and not runtime.enabled("gift-wrap")
-    assert runtime.enabled("no-such-switch")  # a typo never turns a feature off
+    with pytest.raises(UnknownTarget, match=r"no switch 'no-such-switch' in the policy \(known: gift-wrap, "
+                                            r"recommendations\)"):
+        runtime.enabled("no-such-switch")  # a typo fails loudly instead of silently leaving a feature on
     overrides.write_text("recommendations: auto\n")
     reloader.check()
     assert runtime.enabled("recommendations")

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import require
-from instrument_helpers import free_port, prometheus_scraping, wait_until
 
 from slokit import names
 from slokit.generate.files import generate
 from slokit.runtime import Decisions, Engine, ManualClock, PrometheusSource, Runtime, SourceConfig, parse_policy
-from slokit.spec.load import load
+from slokit.spec.loader import load
+from tests.conftest import require
+from tests.instrument_helpers import free_port, prometheus_scraping, wait_until
 
 SPEC = """\
 version: slokit/v1
@@ -48,6 +48,7 @@ rules:
     open_breakers: [payments]
 """
 START = time.time()
+SHOP = ("shop", "availability")
 
 
 def serve(handler: type[BaseHTTPRequestHandler], port: int = 0) -> ThreadingHTTPServer:
@@ -149,14 +150,14 @@ def test_reads_the_recorded_burn_like_the_engine(prometheus: str) -> None:
     slos = load_slos()
     source = PrometheusSource(SourceConfig(prometheus, timeout=2), slos)
     assert source.poll()
-    burn = source.burn_rates("shop-availability")
+    burn = source.burn_rates(SHOP)
     assert burn is not None and set(burn) >= {300, 1800, 3600, 21600, 3 * 86400}
     clock = ManualClock()
     engine = Engine.for_slos(slos, clock)
     for _ in range(600):  # the exporter's traffic, counted in-process
-        engine.record("shop-availability", good=990, bad=10)
+        engine.record(SHOP, good=990, bad=10)
         clock.advance(1)
-    in_process = engine.burn_rates("shop-availability")
+    in_process = engine.burn_rates(SHOP)
     assert in_process is not None and in_process[300] == pytest.approx(10.0)
     assert burn[300] == pytest.approx(in_process[300], rel=0.02)
     assert burn[3600] == pytest.approx(in_process[3600], rel=0.02)
@@ -177,7 +178,7 @@ def test_faults_hold_the_last_answer_then_fall_back_to_the_safe_state(prometheus
         runtime.evaluate()
         assert runtime.breaker("payments").state == "open"
         assert faults.seen_auth[-1] == "Bearer t0ken"
-        held = source.burn_rates("shop-availability")
+        held = source.burn_rates(SHOP)
 
         for mode, reason in (("garbage", "garbage"), ("wrong_shape", "garbage"), ("http_500", "http_status"),
                              ("slow", "timeout")):
@@ -187,16 +188,16 @@ def test_faults_hold_the_last_answer_then_fall_back_to_the_safe_state(prometheus
             assert not source.poll()  # no exception, whatever came back
             assert time.monotonic() - started < 1.4  # the timeout, not the server, decides how long we wait
             assert errors(decisions, reason) >= 1, mode
-            assert source.burn_rates("shop-availability") == held  # the last answer is held
+            assert source.burn_rates(SHOP) == held  # the last answer is held
             runtime.evaluate()
             assert runtime.breaker("payments").state == "open"  # no flapping while the answer is held
 
         close(proxy)  # the source is down
         clock.advance(60)
         assert not source.poll() and errors(decisions, "connection") == 1
-        assert source.burn_rates("shop-availability") == held
+        assert source.burn_rates(SHOP) == held
         clock.advance(61)  # 301s since the last answer: stale
-        assert source.burn_rates("shop-availability") is None
+        assert source.burn_rates(SHOP) is None
         runtime.evaluate()
         last = decisions.recent[-1]
         assert runtime.breaker("payments").state == "closed"

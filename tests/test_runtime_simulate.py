@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import EXAMPLES
 
 from slokit.cli import main
+from tests.conftest import EXAMPLES
 
 SPEC, POLICY = str(EXAMPLES / "checkout.yml"), str(EXAMPLES / "policy.yml")
 WARMUP = 6 * 3600 + 600
@@ -109,3 +110,42 @@ def test_policy_from_the_spec_itself(write_spec, tmp_path: Path) -> None:
     # errors stop at t=900; the 5m window is below 1x once under 6 of its 30 rows hold errors (t=1140),
     # and the 2m hold ends at 1260 (one 30s bucket of slack)
     assert abs(moves[1]["time"] - 1260) <= 30, moves[1]
+
+
+def test_the_library_leaves_logging_alone_and_the_cli_prints_no_log_lines(tmp_path: Path) -> None:
+    """simulate() logs its decisions like the runtime does; only the CLI decides they are not shown."""
+    from slokit.runtime.simulate import Event, simulate
+    from slokit.spec import load
+    from slokit.spec.policy import load_policy
+
+    spec = load([SPEC])
+    logger = logging.getLogger("slokit.runtime.simulate")
+    before = (list(logging.getLogger().handlers), list(logger.handlers), logger.propagate)
+    events = [Event(float(t), "checkout-availability", 50, 50) for t in range(0, 600, 5)]
+    assert list(simulate(events, load_policy(POLICY, spec.slos), spec.slos))  # the breaker opens
+    assert (list(logging.getLogger().handlers), list(logger.handlers), logger.propagate) == before
+    events_file = step_csv(tmp_path / "events.csv", 0.5, 10)
+    result = run("simulate", "--spec", SPEC, "--policy", POLICY, str(events_file))
+    assert result.exit_code == 0 and "slokit decision" not in result.stderr, result.stderr
+
+
+def test_an_event_naming_two_slos_is_an_error(write_spec, tmp_path: Path) -> None:
+    spec = write_spec("""\
+        version: slokit/v1
+        service: a-b
+        slos:
+          - {name: c, objective: 99, sli: {http: {route: /c}}}
+        ---
+        version: slokit/v1
+        service: a
+        slos:
+          - {name: b-c, objective: 99, sli: {http: {route: /bc}}}
+          - {name: d, objective: 99, sli: {http: {route: /d}}}
+        policy:
+          rules: [{name: r, slo: a-d, when: {burn_above: 2, windows: [5m]}, disable_switches: [x]}]
+        """)
+    events = tmp_path / "events.csv"
+    events.write_text("timestamp,slo,good,bad\n0,a-d,10,0\n5,a-b-c,10,0\n")
+    result = run("simulate", "--spec", str(spec), str(events))
+    assert result.exit_code == 2
+    assert f"{events}:3: 'a-b-c' names SLO 'c' of service 'a-b' and SLO 'b-c' of service 'a'" in result.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import slokit
 from slokit.spec import EventsSLI, HttpSLI, LatencySLI, RawSLI, SpecError, load
 from tests.conftest import EXAMPLES
 
@@ -58,7 +59,8 @@ def test_error_names_file_line_and_field(write_spec):
             objective: 150
             sli: {http: {}}
     """)
-    assert problems(path) == [f"{path}:8: slos[1].objective: must be between 0 and 100 (a percentage, e.g. 99.9), got 150"]
+    assert problems(path) == [
+        f"{path}:8: slos[1].objective: must be between 0 and 100 (a percentage, e.g. 99.9), got 150"]
 
 
 def test_unknown_field_suggests_the_right_one(write_spec):
@@ -124,6 +126,26 @@ def test_duplicate_slo_across_files_is_an_error(write_spec):
         load([str(first.parent)])
     (problem,) = exc.value.problems
     assert str(problem) == (f"{second}:4: name: duplicate SLO 'a' of service 'api': first defined at {first}:4")
+
+
+def test_slos_are_told_apart_by_service_and_name_not_by_a_joined_id(write_spec):
+    write_spec("""
+        version: slokit/v1
+        service: a-b
+        slos:
+          - {name: c, objective: 99, sli: {http: {}}}
+    """, "a-b.yml")
+    write_spec("""
+        version: slokit/v1
+        service: a
+        slos:
+          - {name: b-c, objective: 99, sli: {http: {}}}
+    """, "a.yml")
+    spec = load([str(write_spec("", "empty.txt").parent)])
+    assert sorted(s.key for s in spec.slos) == [("a", "b-c"), ("a-b", "c")]
+    assert {s.id for s in spec.slos} == {"a-b-c"}  # the display id is shared; nothing keys on it
+    files = slokit.generate(spec)
+    assert {"rules/a.yml", "rules/a-b.yml"} <= set(files)
 
 
 def test_yaml_syntax_error_has_a_line(write_spec):

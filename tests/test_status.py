@@ -17,11 +17,12 @@ from starlette.routing import Mount
 from slokit.cli import main
 from slokit.demo.service import Gateway, Served, create_app, serve
 from slokit.demo.story import SPEC
-from slokit.runtime import Decisions, ManualClock, Metrics, Runtime, policy_from_specs
+from slokit.runtime import Decisions, ManualClock, Metrics, Runtime
 from slokit.spec import load
 from slokit.status import BudgetCounter, StatusBoard, status_asgi
 
-SLOS = load([str(SPEC)]).slos  # checkout availability and latency, 99%, 2h period: page on 1s+10s > 14.4x
+SPECS = load([str(SPEC)])
+SLOS = SPECS.slos  # checkout availability and latency, 99%, 2h period: page on 1s+10s > 14.4x
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def board(clock: ManualClock) -> StatusBoard:
-    runtime = Runtime(policy_from_specs(SLOS), SLOS, clock=clock, decisions=Decisions(Metrics()))
+    runtime = Runtime(SPECS.policy, SLOS, clock=clock, decisions=Decisions(Metrics()))
     return StatusBoard(runtime, SLOS, title="checkout")
 
 
@@ -67,7 +68,8 @@ def test_a_page_level_burn_shows_as_page_with_the_open_breaker_and_its_reason(bo
     snap = board.snapshot()
 
     availability, latency = snap["slos"]
-    assert (availability["id"], availability["objective"], availability["period"]) == ("checkout-availability", 99, "2h")
+    assert (availability["id"], availability["objective"], availability["period"]) == (
+        "checkout-availability", 99, "2h")
     assert availability["sli"] == "http /pay: 5xx and 429"
     assert latency["sli"] == "http /pay: slower than 300ms"
     assert availability["state"] == "page" and latency["state"] == "ok"
@@ -76,7 +78,8 @@ def test_a_page_level_burn_shows_as_page_with_the_open_breaker_and_its_reason(bo
     # 12m holds all 32s of traffic: 360 of 3200 requests failed, 11.25x: above the ticket factors only
     assert burn["12m"] == (pytest.approx(11.25, rel=0.02), "ticket")
     assert 0.9 < availability["budget_remaining"] < 1.0
-    assert len(availability["history"]["time"]) == 32 and max(availability["history"]["burn"]["1s"]) == pytest.approx(30.0)
+    assert len(availability["history"]["time"]) == 32
+    assert max(availability["history"]["burn"]["1s"]) == pytest.approx(30.0)
 
     [payments] = snap["breakers"]
     assert payments["state"] == "open"
@@ -176,10 +179,11 @@ def test_slokit_status_needs_exactly_one_source_and_says_when_it_cannot_read() -
     assert CliRunner().invoke(main, ["status"]).exit_code == 2
     assert CliRunner().invoke(main, ["status", "--prometheus", "http://127.0.0.1:9"]).exit_code == 2  # no --spec
     result = CliRunner().invoke(main, ["status", "--url", "http://127.0.0.1:9/slokit/", "--timeout", "1"])
-    assert result.exit_code == 1 and "cannot read http://127.0.0.1:9/slokit/status.json" in result.output
+    assert result.exit_code == 3, result.output  # cannot tell: not an input error
+    assert "cannot reach the service at http://127.0.0.1:9/slokit/status.json" in result.output
 
 
 def test_slokit_status_refuses_json_that_is_not_a_status_page(served: Served) -> None:
     other_json = served.url + "/recommendations?as=.json"  # a JSON route that is not the status page
     result = CliRunner().invoke(main, ["status", "--url", other_json])
-    assert result.exit_code == 1 and "is not a slokit status endpoint" in result.output
+    assert result.exit_code == 3 and "is not a slokit status endpoint" in result.output

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import requests
 from click.testing import CliRunner
-from test_e2e_prometheus import FAILURE_RATIO, SPEC, Traffic, prometheus, service  # noqa: F401  (fixtures)
 
 from slokit.cli import main
+from tests.test_e2e_prometheus import FAILURE_RATIO, SPEC, Traffic, prometheus, service  # noqa: F401  (fixtures)
 
 
 def test_status_from_prometheus_reads_the_recorded_burn_and_budget(service: str, prometheus: str,  # noqa: F811

@@ -1,9 +1,9 @@
 """Silences for silence groups through Alertmanager's v2 API (/api/v2/silences).
 
 Planning is pure (`plan_add`, `plan_expire` turn a group and the silences Alertmanager already has into
-`Action`s), so `--dry-run` prints exactly what would be sent. `Client` sends them: retries with
-exponential backoff on connection errors, 5xx and 429; a clear error on other 4xx. Credentials come from
-the environment and never appear in messages or reprs.
+`Action`s), so `--dry-run` prints exactly what would be sent. `Client` sends them through
+`slokit.http`: retries with exponential backoff on connection errors, 5xx and 429; a clear error on other
+4xx. Credentials come from the environment and never appear in messages or reprs.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from slokit.errors import ConfigError, RemoteError
+from slokit.http import Retry, http_url, redact, request_json, retrying
 from slokit.spec.alertmanager import Group, Matcher
 
 ENV_URL = "SLOKIT_ALERTMANAGER_URL"
@@ -29,7 +30,7 @@ LIVE_STATES = ("active", "pending")
 EXTEND_SLACK = timedelta(minutes=1)
 
 
-class AlertmanagerError(Exception):
+class AlertmanagerError(RemoteError):
     """A request Alertmanager refused or that could not be completed; the message is safe to print."""
 
 
@@ -41,14 +42,6 @@ class Action:
     path: str
     body: dict[str, Any] | None
     why: str
-
-
-def redact(url: str) -> str:
-    """The URL without user:password, for messages."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 @dataclass(repr=False)
@@ -65,14 +58,12 @@ class Client:
         """A client for `url` (or $SLOKIT_ALERTMANAGER_URL) with a bearer token or basic auth from env."""
         url = url or env.get(ENV_URL)
         if not url:
-            raise AlertmanagerError(f"no Alertmanager URL: pass --url or set {ENV_URL}")
-        if urlsplit(url).scheme not in ("http", "https"):
-            raise AlertmanagerError(f"{redact(url)!r} is not an http(s) URL")
-        client = cls(url.rstrip("/"), **kwargs)
+            raise ConfigError(f"no Alertmanager URL: pass --url or set {ENV_URL}")
+        client = cls(http_url(url, "the Alertmanager URL").rstrip("/"), **kwargs)
         token = _secret(env, ENV_TOKEN)
         user, password = env.get(ENV_USER), _secret(env, ENV_PASSWORD)
         if token and (user or password):
-            raise AlertmanagerError(f"set either {ENV_TOKEN} or {ENV_USER}/{ENV_PASSWORD}, not both")
+            raise ConfigError(f"set either {ENV_TOKEN} or {ENV_USER}/{ENV_PASSWORD}, not both")
         if token:
             client.session.headers["Authorization"] = f"Bearer {token}"
         elif user or password:
@@ -88,28 +79,16 @@ class Client:
 
     def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """JSON of a successful answer; retries transient failures, raises AlertmanagerError otherwise."""
-        error = ""
-        for attempt in range(1, self.attempts + 1):
-            try:
-                resp = self.session.request(method, self.url + path, json=body, timeout=self.timeout)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                error = f"cannot reach Alertmanager at {self.where}: {type(exc).__name__}"
-            else:
-                if resp.status_code < 400:
-                    return resp.json() if resp.content else None
-                detail = resp.text.strip()[:300] or resp.reason
-                error = f"{method} {path} failed: Alertmanager at {self.where} answered {resp.status_code}: {detail}"
-                if resp.status_code < 500 and resp.status_code != 429:
-                    raise AlertmanagerError(error)
-            if attempt < self.attempts:
-                self.sleep(self.backoff * 2 ** (attempt - 1))
-        raise AlertmanagerError(f"{error} (gave up after {self.attempts} attempts)")
+        return retrying(lambda: request_json(self.session, method, self.url, path, server="Alertmanager", body=body,
+                                             timeout=self.timeout, error=AlertmanagerError),
+                        Retry(self.attempts, self.backoff, self.sleep))
 
     def silences(self) -> list[dict[str, Any]]:
         return self.request("GET", "/api/v2/silences") or []
 
     def send(self, action: Action) -> Any:
-        return self.request(action.method, action.path, action.body)
+        """Send the action's request (an action without a method has nothing to send: None)."""
+        return None if action.method is None else self.request(action.method, action.path, action.body)
 
 
 def _secret(env: Mapping[str, str], name: str) -> str | None:
@@ -123,7 +102,7 @@ def _secret(env: Mapping[str, str], name: str) -> str | None:
         with open(path, encoding="utf-8") as f:
             return f.read().strip()
     except OSError as exc:
-        raise AlertmanagerError(f"cannot read {name}_FILE {path}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read {name}_FILE {path}: {exc.strerror}") from None
 
 
 def _key(matchers: list[dict[str, Any]]) -> frozenset[tuple[str, str, bool, bool]]:

@@ -17,7 +17,9 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, make_wsgi_app
 
-from slokit.instrument import SLOWSGIMiddleware, Templates
+from slokit.errors import SlokitError
+from slokit.instrument.routes import Templates
+from slokit.instrument.wsgi import SLOWSGIMiddleware
 from slokit.runtime import BreakerOpen, Runtime
 from slokit.status import StatusBoard, status_wsgi
 
@@ -25,7 +27,7 @@ ROUTES = ("/pay", "/recommendations", "/metrics")
 STATUS_PREFIX = "/slokit"
 
 
-class GatewayError(Exception):
+class GatewayError(SlokitError):
     """The payment gateway failed the charge."""
 
 
@@ -50,11 +52,12 @@ def _json(start_response: Callable[..., Any], status: str, body: dict[str, Any])
     return [data]
 
 
-def create_app(runtime: Runtime, board: StatusBoard, gateway: Gateway, registry: CollectorRegistry) -> Callable[..., Iterable[bytes]]:
+def create_app(runtime: Runtime, board: StatusBoard, gateway: Gateway,
+               registry: CollectorRegistry) -> Callable[..., Iterable[bytes]]:
     """The instrumented WSGI app: middleware -> routes; the status page under /slokit/."""
     payments = runtime.breaker("payments")
     status_page = status_wsgi(board)
-    metrics = make_wsgi_app(registry)
+    metrics: Callable[..., Iterable[bytes]] = make_wsgi_app(registry)
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")

@@ -24,12 +24,13 @@ from prometheus_client import CollectorRegistry
 
 from slokit import windows
 from slokit.demo.service import Gateway, Served, create_app, serve
-from slokit.runtime import Decisions, Metrics, Runtime, Transition, policy_from_specs
+from slokit.runtime import Decisions, Metrics, Runtime, Transition
 from slokit.spec import load
 from slokit.status import StatusBoard, slo_row
 
 SPEC = Path(__file__).with_name("demo.yml")
 SLO = "checkout-availability"
+SLO_KEY = ("checkout", "availability")
 CALM, FAULT, TAIL = 12.0, 18.0, 6.0  # story seconds: calm start, fault length, calm after recovery
 NO_FAULT_LENGTH = 30.0
 GIVE_UP = 120.0  # story seconds: the story must be over by then (exit 1 otherwise)
@@ -145,7 +146,8 @@ class Timeline:
                  "red" if degraded else "green", bold=True)
 
     def progress(self, delta: Counts) -> None:
-        row = slo_row(self.runtime.slos[SLO], self.runtime.source.burn_rates(SLO), self.board.ledger.remaining(SLO))
+        row = slo_row(self.runtime.slos[SLO_KEY], self.runtime.source.burn_rates(SLO_KEY),
+                      self.board.ledger.remaining(SLO_KEY))
         page = {w for c in row["conditions"] if c["severity"] == "page" for w in (c["short"], c["long"])}
         colour = {"page": "red", "ticket": "yellow", "ok": None}
         parts = [click.style(f"{w['window']} {w['burn'] or 0:5.1f}x", fg=colour.get(w["tier"]))
@@ -165,14 +167,15 @@ def _diff(now: Counts, before: Counts) -> Counts:
 def run(speed: float = 1.0, fault: bool = True, keep_serving: bool = False, port: int = 0,
         echo: Callable[[str], None] = click.echo) -> int:
     """Tell the story; 0 when it went as told (or with no fault, nothing tripped), 1 otherwise."""
-    slos = load([str(SPEC)]).slos
+    spec = load([str(SPEC)])
+    slos = spec.slos
     registry = CollectorRegistry()
     quiet = logging.getLogger("slokit.demo.decisions")  # the timeline says it; no log lines on stderr
     quiet.propagate = False
     if not quiet.handlers:
         quiet.addHandler(logging.NullHandler())
     clock = ScaledClock(speed)
-    runtime = Runtime(policy_from_specs(slos), slos, clock=clock, decisions=Decisions(Metrics(registry), logger=quiet))
+    runtime = Runtime(spec.policy, slos, clock=clock, decisions=Decisions(Metrics(registry), logger=quiet))
     board = StatusBoard(runtime, slos, title="slokit demo: checkout")
     gateway = Gateway()
     try:
@@ -184,7 +187,7 @@ def run(speed: float = 1.0, fault: bool = True, keep_serving: bool = False, port
     traffic = Traffic(served.url, min(40.0 * speed, MAX_RATE), GIVE_UP / speed + 5, events)
     timeline = Timeline(echo, clock, runtime, board)
     echo(click.style(f"slokit demo: checkout on {served.url}  status page {served.url}/slokit/", bold=True))
-    table = windows.table(runtime.slos[SLO].period)
+    table = windows.table(runtime.slos[SLO_KEY].period)
     page = " or ".join(f"{c.short.name}+{c.long.name} (>{c.factor:g}x)" for c in table.by_severity("page"))
     echo(f"SLOs from {SPEC.name}: {', '.join(f'{s.id} {s.objective:g}%' for s in slos)} over a "
          f"{table.period.name} period, so the page tier reads {page}.")
@@ -232,7 +235,7 @@ def run(speed: float = 1.0, fault: bool = True, keep_serving: bool = False, port
             time.sleep(min(0.1, 0.25 / speed))
         traffic.stop()
         c = traffic.counts
-        budget = board.ledger.remaining(SLO) or 0.0
+        budget = board.ledger.remaining(SLO_KEY) or 0.0
         echo(click.style(
             f"done in {clock.story():.0f}s of story time: /pay {c.pay_ok} ok, {c.pay_failed} failed, "
             f"{c.pay_fallback} from the fallback; {len(runtime.decisions.recent)} transition(s); "

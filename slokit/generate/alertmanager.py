@@ -8,13 +8,14 @@ so a later run replaces it instead of adding it again: routes and inhibit rules 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from slokit import names
-from slokit.spec.alertmanager import Group, Matcher, groups
-from slokit.spec.model import SLO
-from slokit.spec.source import Doc, Problem, SpecError
+from slokit.errors import Problem, SpecError
+from slokit.spec.alertmanager import Group, Matcher
+from slokit.spec.source import Doc
 
 MARKER = Matcher("slokit_managed", "=", "")
 INTERVAL_PREFIX = "slokit-"
@@ -47,7 +48,7 @@ def routes(group: Group) -> list[dict[str, Any]]:
         children = []
         for severity in names.SEVERITIES:
             tier = s.tier(severity)
-            child: dict[str, Any] = {"matchers": [Matcher("slo_severity", "=", severity).text()]}
+            child: dict[str, Any] = {"matchers": [Matcher(names.SEVERITY, "=", severity).text()]}
             if tier.receiver:
                 child["receiver"] = tier.receiver
             if tier.repeat_interval:
@@ -62,11 +63,12 @@ def routes(group: Group) -> list[dict[str, Any]]:
 
 def inhibit_rules(group: Group) -> list[dict[str, Any]]:
     """A page inhibits the ticket of the same SLO, and the symptom alerts the group declares."""
-    page, ticket = Matcher("slo_severity", "=", "page"), Matcher("slo_severity", "=", "ticket")
+    page, ticket = Matcher(names.SEVERITY, "=", names.PAGE), Matcher(names.SEVERITY, "=", names.TICKET)
     out = []
     for selector in group.selectors():
-        out.append({"source_matchers": _texts((MARKER, page, *selector)), "target_matchers": _texts((ticket, *selector)),
-                    "equal": ["slo_service", "slo_name"]})
+        out.append({"source_matchers": _texts((MARKER, page, *selector)),
+                    "target_matchers": _texts((ticket, *selector)),
+                    "equal": [names.SERVICE, names.NAME]})
         for symptom in group.settings.symptoms:
             rule: dict[str, Any] = {"source_matchers": _texts((MARKER, page, *selector)),
                                     "target_matchers": _texts(symptom.matchers)}
@@ -91,22 +93,11 @@ class Fragment:
     receivers: list[dict[str, Any]]
 
 
-def fragment(slos: tuple[SLO, ...]) -> Fragment:
+def fragment(found: Mapping[str, Group]) -> Fragment:
     """slokit's part of the config: routes, inhibit rules, time intervals, receivers declared in specs."""
-    found, problems = groups(slos)
-    if any(not p.warning for p in problems):
-        raise SpecError(problems)
-    receivers: dict[str, dict[str, Any]] = {}
-    for group in found.values():
-        for receiver in group.settings.receivers:
-            first = receivers.setdefault(receiver["name"], receiver)
-            if first != receiver and group.settings.where:
-                problems.append(group.settings.where.problem(
-                    f"receivers: {receiver['name']!r} is declared differently by another silence group"))
-    if problems:
-        raise SpecError(problems)
+    receivers = {r["name"]: r for group in found.values() for r in group.settings.receivers}  # checked at load
     return Fragment(
-        groups=found,
+        groups=dict(found),
         routes=[r for g in found.values() for r in routes(g)],
         inhibit_rules=[r for g in found.values() for r in inhibit_rules(g)],
         time_intervals=[t for g in found.values() for t in time_intervals(g)],
@@ -190,12 +181,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def config(slos: tuple[SLO, ...], base: Doc | None = None) -> dict[str, Any] | None:
+def config(groups: Mapping[str, Group], base: Doc | None = None) -> dict[str, Any] | None:
     """The complete Alertmanager config for the specs' silence groups; None if there are none and no base."""
-    frag = fragment(slos)
+    frag = fragment(groups)
     if not frag.groups and base is None:
         return None
-    merged = _plain(merge(read_base(base) if base else DEFAULT_BASE, frag))
+    merged: dict[str, Any] = _plain(merge(read_base(base) if base else DEFAULT_BASE, frag))
     problems = check_receivers(merged, frag, base.file if base else "the base config (none given)")
     if problems:
         raise SpecError(problems)

@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from slokit import names, promql, windows
-from slokit.generate import rules
-from slokit.spec.model import SLO, HttpSLI, LatencySLI, RawSLI
+from slokit import names, promql, queries, windows
+from slokit.errors import ConfigError
+from slokit.spec.model import SLO, RawSLI
 
 
 # The jsonnet library: dashboards/lib/ in the source tree (slokit is installed from it with `pip install -e`).
@@ -33,21 +33,14 @@ LIB_DIR = _lib_dir()
 DEFAULT_ENTRY = LIB_DIR / "main.jsonnet"
 OUT_DIR = "dashboards"  # relative to `slokit generate --out`
 OVERVIEW_UID = "slokit-overview"
-TAG = "slokit"  # dashboards carry it; decision annotations too, so the dashboards show them
+TAG = names.GRAFANA_TAG  # dashboards carry it; decision annotations too, so the dashboards show them
 
-# What the runtime (slokit/runtime, issue 4) exports; the dashboards query exactly these.
-RUNTIME_METRICS = {
-    "breaker_state": "slokit_breaker_state",  # {breaker}: 0 closed, 1 open, 2 half-open
-    "switch_enabled": "slokit_switch_enabled",  # {switch}: 1 on, 0 degraded
-    "transitions": "slokit_decision_transitions_total",  # {target, from_state, to_state}
-    "runtime_burn": "slokit_runtime_burn_rate",  # {slo_service, slo_name, slo_window}
-}
 RATE_INTERVAL = "$__rate_interval"
 _UID_MAX = 40  # Grafana's limit
 _UID_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
-class DashboardError(Exception):
+class DashboardError(ConfigError):
     """The jsonnet library failed to evaluate or returned something that is not a list of dashboards."""
 
 
@@ -65,26 +58,14 @@ def service_uid(service: str) -> str:
     return uid("slokit-svc", service)
 
 
-def sli_kind(slo: SLO) -> str:
-    return type(slo.sli).__name__.removesuffix("SLI").lower()
-
-
-def _latency(slo: SLO) -> dict[str, Any] | None:
+def _latency(objective: queries.Objective) -> dict[str, Any] | None:
     """Quantile queries for latency SLIs: the objective's quantile should stay under the threshold."""
-    sli = slo.sli
-    if isinstance(sli, HttpSLI) and sli.latency is not None:
-        matchers = {"service": sli.service, **({"route": sli.route} if sli.route else {}),
-                    **({"method": sli.method} if sli.method else {})}
-        histogram, threshold = names.HTTP_SERVER_DURATION, sli.latency
-        regex = {"outcome": "|".join(names.COUNTED_OUTCOMES)}
-    elif isinstance(sli, LatencySLI):
-        matchers, histogram, threshold, regex = sli.matchers, sli.histogram, sli.threshold, None
-    else:
+    if objective.threshold is None or not objective.splittable:
         return None
-    buckets = f"sum by (le) (rate({histogram}_bucket{promql.selector(matchers, regex)}[{RATE_INTERVAL}]))"
-    quantiles = sorted({round(slo.objective / 100, 6), 0.5}, reverse=True)
+    buckets = objective.buckets(RATE_INTERVAL)
+    quantiles = sorted({round(objective.slo.objective / 100, 6), 0.5}, reverse=True)
     return {
-        "threshold": threshold,
+        "threshold": objective.threshold,
         "queries": [
             {"legend": f"p{promql.float_literal(q * 100)}",
              "expr": f"histogram_quantile({promql.float_literal(q)}, {buckets})"}
@@ -93,17 +74,17 @@ def _latency(slo: SLO) -> dict[str, Any] | None:
     }
 
 
-def _events(slo: SLO) -> dict[str, str] | None:
-    if isinstance(slo.sli, RawSLI):
+def _events(objective: queries.Objective) -> dict[str, str] | None:
+    if isinstance(objective.slo.sli, RawSLI):
         return None
-    errors, total = rules.events_queries(slo)
-    return {"errors": promql.render_window(errors, RATE_INTERVAL), "total": promql.render_window(total, RATE_INTERVAL)}
+    return {"errors": objective.errors(RATE_INTERVAL, guard=True), "total": objective.total(RATE_INTERVAL)}
 
 
 def slo_model(slo: SLO) -> dict[str, Any]:
     """One SLO as the jsonnet library sees it: names, thresholds and ready-made queries."""
     table = windows.table(slo.period)
     budget = slo.error_budget
+    objective = queries.Objective.of(slo)
     return {
         "id": slo.id,
         "service": slo.service,
@@ -121,11 +102,11 @@ def slo_model(slo: SLO) -> dict[str, Any]:
              "budget_share": c.budget_share}
             for c in table.conditions
         ],
-        "sli_kind": sli_kind(slo),
-        "selector": rules.slo_selector(slo),
+        "sli_kind": slo.sli_kind,
+        "selector": queries.slo_selector(slo),
         "alert_name": slo.alerting.name if slo.alerting else None,
-        "events": _events(slo),
-        "latency": _latency(slo),
+        "events": _events(objective),
+        "latency": _latency(objective),
     }
 
 
@@ -146,14 +127,18 @@ def model(slos: tuple[SLO, ...] | list[SLO]) -> dict[str, Any]:
         # Burn-rate colours for views over SLOs of any period (factors do not depend on the period).
         "burn_thresholds": sorted({c.factor for c in base.conditions}),
         "metrics": {
-            "sli_error": rules.SLI_RECORD,
-            "objective": rules.OBJECTIVE,
-            "error_budget": rules.ERROR_BUDGET,
-            "current_burn": rules.CURRENT_BURN,
-            "period_burn": rules.PERIOD_BURN,
-            "budget_remaining": rules.BUDGET_REMAINING,
-            "info": rules.INFO,
-            **RUNTIME_METRICS,
+            "sli_error": names.SLI_RECORD,
+            "objective": names.OBJECTIVE,
+            "error_budget": names.ERROR_BUDGET,
+            "current_burn": names.CURRENT_BURN,
+            "period_burn": names.PERIOD_BURN,
+            "budget_remaining": names.BUDGET_REMAINING,
+            "info": names.INFO,
+            # What the runtime exports; the dashboards query exactly these.
+            "breaker_state": names.BREAKER_STATE,
+            "switch_enabled": names.SWITCH_ENABLED,
+            "transitions": names.DECISION_TRANSITIONS,
+            "runtime_burn": names.RUNTIME_BURN_RATE,
         },
     }
 
@@ -219,9 +204,3 @@ def expressions(dashboard: dict[str, Any]) -> list[str]:
     exprs = [t["expr"] for p in panels(dashboard) for t in p.get("targets", []) if t.get("expr")]
     exprs += [a["expr"] for a in dashboard.get("annotations", {}).get("list", []) if a.get("expr")]
     return exprs
-
-
-def variable_queries(dashboard: dict[str, Any]) -> dict[str, str]:
-    """Query variables' `label_values(...)` definitions by variable name."""
-    return {v["name"]: v["definition"] for v in dashboard.get("templating", {}).get("list", [])
-            if v.get("type") == "query"}

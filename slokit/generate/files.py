@@ -22,7 +22,7 @@ def generate(spec: Spec, fmt: str = "prometheus",
     """Output files and notes (what generated tests could not assert)."""
     files, notes = rule_files(spec, fmt)
     files.update(_dashboards(spec, dashboards_entry, notes))
-    am_config = alertmanager.config(spec.slos, alertmanager_base)  # SpecError on bad silence groups
+    am_config = alertmanager.config(spec.silence_groups, alertmanager_base)  # SpecError on bad silence groups
     if am_config is not None:
         files["alertmanager/alertmanager.yml"] = yamlout.dump(am_config, alertmanager.HEADER)
     return files, notes

@@ -19,9 +19,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from slokit import names, promql, windows
+from slokit import names, promql, queries, windows
 from slokit.generate import rules
-from slokit.spec.model import SLO, HttpSLI, LatencySLI
+from slokit.spec.model import SLO, HttpSLI
 
 REQUESTS_PER_STEP = 1000.0
 
@@ -80,45 +80,46 @@ def _window_ratio(phases: list[Phase], window_steps: int) -> list[float]:
 
 
 def _series(name: str, labels: dict[str, str], values: list[float] | str) -> dict[str, str]:
-    return {"series": f"{name}{promql.selector(labels)}", "values": values if isinstance(values, str) else expand(values)}
+    return {"series": f"{name}{promql.selector(labels)}",
+            "values": values if isinstance(values, str) else expand(values)}
 
 
 def input_series(slo: SLO, phases: list[Phase]) -> list[dict[str, str]]:
-    sli = slo.sli
-    if isinstance(sli, HttpSLI):
-        labels = {"service": sli.service, "route": sli.route or "/", "method": sli.method or "GET"}
-        name = names.HTTP_SERVER_DURATION
-        if sli.latency is None:
-            return [
-                _series(f"{name}_count", {**labels, "code": "200", "outcome": names.GOOD}, _counter(phases, "good")),
-                _series(f"{name}_count", {**labels, "code": "500", "outcome": names.BAD}, _counter(phases, "bad")),
-            ]
-        labels = {**labels, "code": "200", "outcome": names.GOOD}
+    """Series the SLI's queries select, fed `phases`: the middleware's or the histogram's own series for
+    http and latency SLIs (labels the query leaves open get a plain value), else the recorded ratios."""
+    objective = queries.Objective.of(slo)
+    if objective.splittable:
+        assert objective.histogram is not None
+        labels = dict(objective.matchers)
+        if isinstance(slo.sli, HttpSLI):  # a concrete request: the route and method the query leaves open
+            labels = {names.ROUTE_LABEL: "/", names.METHOD_LABEL: "GET", **labels}
+            good = {**labels, names.CODE_LABEL: "200", names.OUTCOME_LABEL: names.GOOD}
+            if objective.threshold is None:
+                bad = {**labels, names.CODE_LABEL: "500", names.OUTCOME_LABEL: names.BAD}
+                return [_series(f"{objective.histogram}_count", good, _counter(phases, "good")),
+                        _series(f"{objective.histogram}_count", bad, _counter(phases, "bad"))]
+            labels = good
+        assert objective.threshold is not None
         return [
-            _series(f"{name}_count", labels, _counter(phases, "all")),
-            _series(f"{name}_bucket", {**labels, "le": repr(float(sli.latency))}, _counter(phases, "good")),
-        ]
-    if isinstance(sli, LatencySLI):
-        return [
-            _series(f"{sli.histogram}_count", sli.matchers, _counter(phases, "all")),
-            _series(f"{sli.histogram}_bucket", {**sli.matchers, "le": repr(float(sli.threshold))},
+            _series(f"{objective.histogram}_count", labels, _counter(phases, "all")),
+            _series(f"{objective.histogram}_bucket", {**labels, "le": repr(float(objective.threshold))},
                     _counter(phases, "good")),
         ]
     table, step = windows.table(slo.period), step_seconds(slo)
-    labels = {**slo.labels, "slo_service": slo.service, "slo_name": slo.name}
     return [
-        _series(rules.sli_record(w), {**labels, "slo_window": w.name}, _window_ratio(phases, w.seconds // step))
+        _series(names.sli_record(w.name), queries.slo_labels(slo, **{names.WINDOW: w.name}),
+                _window_ratio(phases, w.seconds // step))
         for w in table.windows
     ]
 
 
 def exercises_sli_queries(slo: SLO) -> bool:
-    return isinstance(slo.sli, (HttpSLI, LatencySLI))
+    return queries.Objective.of(slo).splittable
 
 
 def _alerts(slo: SLO, extra: str = "") -> str:
     assert slo.alerting is not None
-    sel = promql.selector({"alertname": slo.alerting.name, "slo_service": slo.service, "slo_name": slo.name})
+    sel = promql.selector({"alertname": slo.alerting.name, names.SERVICE: slo.service, names.NAME: slo.name})
     return "ALERTS" + (sel[:-1] + extra + "}" if extra else sel)
 
 
@@ -155,11 +156,10 @@ def slo_tests(slo: SLO) -> tuple[list[dict[str, Any]], list[str]]:
     if isinstance(slo.sli, HttpSLI) and slo.sli.latency is None:
         series = input_series(slo, [Phase(calm_steps + 2, 0.0)])[:1]  # the good series alone
         short = table.shortest
-        labels = promql.selector({**slo.labels, "slo_service": slo.service, "slo_name": slo.name,
-                                  "slo_window": short.name})
+        labels = promql.selector(queries.slo_labels(slo, **{names.WINDOW: short.name}))
         test = _test(slo, "no failure yet: the error ratio is 0, not absent", [], [
-            {"expr": rules.sli_record(short) + rules.slo_selector(slo), "eval_time": _at(short.seconds * 2, step),
-             "exp_samples": [{"labels": rules.sli_record(short) + labels, "value": 0}]}])
+            {"expr": queries.recorded(slo, short.name), "eval_time": _at(short.seconds * 2, step),
+             "exp_samples": [{"labels": names.sli_record(short.name) + labels, "value": 0}]}])
         tests.append({**test, "input_series": series})
 
     # 2. Step to 100% errors after a calm: the page fires within needed x long window + one evaluation.
@@ -192,7 +192,7 @@ def slo_tests(slo: SLO) -> tuple[list[dict[str, Any]], list[str]]:
                 [{"expr": f"count by (slo_severity) ({_alerts(slo, firing)})", "eval_time": t,
                   "exp_samples": [{"labels": '{slo_severity="ticket"}', "value": 1}]} for t in times]))
     if not exercises_sli_queries(slo):
-        notes.append(f"{slo.id}: {type(slo.sli).__name__.removesuffix('SLI').lower()} SLI: tests feed the recorded "
+        notes.append(f"{slo.id}: {slo.sli_kind} SLI: tests feed the recorded "
                      "window ratios; the SLI queries themselves are not exercised")
     return tests, notes
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from time import perf_counter
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from prometheus_client import REGISTRY, CollectorRegistry
 from requests.adapters import BaseAdapter, HTTPAdapter
 
 from slokit import names
+from slokit.http import host_port
 from slokit.instrument import otel as otel_module
 from slokit.instrument.core import (
     DEFAULT_CLASSIFICATION,
@@ -40,13 +40,6 @@ def _recorder(service: str, *, registry: CollectorRegistry = REGISTRY,
                          otel=otel_module.from_option(otel, client=True))
 
 
-def peer(url: str) -> str:
-    """`host:port` of a URL, the port explicit so http and https calls to one host stay apart."""
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    return f"{parts.hostname}:{port}"
-
-
 class SLOAdapter(BaseAdapter):
     """A requests transport adapter that measures the adapter it wraps (retries and pools stay as set)."""
 
@@ -57,7 +50,7 @@ class SLOAdapter(BaseAdapter):
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         start = perf_counter()
-        target, method = peer(request.url or ""), method_label(request.method or "GET")
+        target, method = host_port(request.url or ""), method_label(request.method or "GET")
         try:
             response = self.inner.send(request, *args, **kwargs)
         except BaseException:

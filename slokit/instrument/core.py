@@ -10,13 +10,19 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from prometheus_client import REGISTRY, CollectorRegistry, Histogram
 
 from slokit import names
 
-Observe = Callable[[float], None]
+
+class Observe(Protocol):
+    """A labelled child's bound `Histogram.observe`: a duration and, optionally, an exemplar."""
+
+    def __call__(self, amount: float, exemplar: dict[str, str] | None = None, /) -> None: ...
+
+
 # Called once per finished request with the classification already done: (route, outcome, seconds).
 # The in-process burn-rate engine subscribes here, so it never classifies a request a second time.
 Listener = Callable[[str, str, float], None]
@@ -94,8 +100,9 @@ try:  # exemplars need only the OpenTelemetry API; without it they are simply of
     from opentelemetry.trace import INVALID_SPAN as _INVALID_SPAN
     from opentelemetry.trace import get_current_span as _get_current_span
 except ImportError:  # pragma: no cover - opentelemetry-api is installed wherever the tests run
+    # Declared by the imports above; `Recorder.exemplars` is False when they are None, so nothing calls them.
     _get_current_span = None  # type: ignore[assignment]
-    _INVALID_SPAN = None
+    _INVALID_SPAN = None  # type: ignore[assignment]
 
 
 class Recorder:
@@ -138,7 +145,7 @@ class Recorder:
             label = names.NO_RESPONSE if code == 0 else str(code)
             observe = self._children[key] = self.family.labels(self.service, route, method, label, outcome).observe
         if self.exemplars:
-            observe(seconds, _trace_exemplar())  # type: ignore[call-arg]
+            observe(seconds, _trace_exemplar())
         else:
             observe(seconds)
         if self.otel is not None:

@@ -99,7 +99,7 @@ class Measure:
                     raise
                 self.record(names.GOOD, perf_counter() - start)
                 return result
-            return async_wrapper  # type: ignore[return-value]
+            return async_wrapper
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -111,7 +111,7 @@ class Measure:
                 raise
             self.record(names.GOOD, perf_counter() - start)
             return result
-        return wrapper  # type: ignore[return-value]
+        return wrapper
 
 def measure(service: str, function: str, **options: Any) -> Measure:
     """`Measure(service, function, ...)`, named as a verb for `@measure("checkout", "charge")`."""

@@ -19,7 +19,8 @@ def scrape_registry(registry: CollectorRegistry | None = None) -> CollectorRegis
         return registry
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         aggregated = CollectorRegistry()
-        multiprocess.MultiProcessCollector(aggregated)
+        # prometheus_client.multiprocess has no annotations
+        multiprocess.MultiProcessCollector(aggregated)  # type: ignore[no-untyped-call]
         return aggregated
     return REGISTRY
 
@@ -36,4 +37,5 @@ def make_wsgi_app(registry: CollectorRegistry | None = None) -> Any:
 
 def mark_process_dead(pid: int) -> None:
     """Call from gunicorn's `child_exit` hook so a dead worker's live gauges are dropped."""
-    multiprocess.mark_process_dead(pid)
+    # prometheus_client.multiprocess has no annotations
+    multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]

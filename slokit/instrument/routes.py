@@ -31,7 +31,7 @@ def starlette_route(scope: dict[str, Any], root_path: str = "") -> str | None:
     path = getattr(route, "path", None)
     if not isinstance(path, str):
         return None
-    prefix = scope.get("root_path", "")
+    prefix: str = scope.get("root_path", "")
     if prefix == root_path:
         return path
     prefix = prefix[len(root_path):] if prefix.startswith(root_path) else prefix

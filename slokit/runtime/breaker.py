@@ -2,7 +2,7 @@
 
 closed: calls pass; outcomes go into a count- or time-based window; when it holds at least `min_calls`
 calls and the failure rate or the slow-call rate reaches its threshold, the breaker opens.
-open: calls are refused for `open_seconds`, then half-open (unless the policy holds it open).
+open: calls are refused for `open_for` seconds, then half-open (unless the policy holds it open).
 half-open: `half_open_probes` calls pass; their rates decide between closed and open again.
 The policy opens it while an SLO burns too fast and closes it when the burn has recovered.
 
@@ -17,46 +17,24 @@ import inspect
 import threading
 from array import array
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from slokit.errors import SlokitError
 from slokit.names import CLOSED, HALF_OPEN, OPEN
 from slokit.runtime.clock import Clock, system_clock
 from slokit.runtime.decisions import Decisions, Transition
-
-MODES = ("normal", "forced_open", "disabled", "metrics_only")
-WINDOW_TYPES = ("count", "time")
+from slokit.runtime.ring import Ring
+from slokit.spec.policy import MODES, BreakerConfig
 
 _FAILED, _SLOW = 1, 2
 
 
-class BreakerOpen(Exception):
+class BreakerOpen(SlokitError):
     """Raised instead of calling through an open breaker (when no fallback is given)."""
 
     def __init__(self, name: str):
         super().__init__(f"circuit breaker {name!r} is open")
         self.name = name
-
-
-@dataclass(frozen=True)
-class BreakerConfig:
-    failure_rate: float = 50.0  # percent of calls in the window that failed
-    slow_call_rate: float = 100.0  # percent of calls slower than slow_call_seconds
-    slow_call_seconds: float = 60.0
-    window_type: str = "count"  # "count": the last window_size calls; "time": the last window_size seconds
-    window_size: int = 100
-    min_calls: int = 10
-    open_seconds: float = 30.0  # time open before half-open probes
-    half_open_probes: int = 5
-    mode: str = "normal"  # normal | forced_open | disabled | metrics_only
-
-    def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}")
-        if self.window_type not in WINDOW_TYPES:
-            raise ValueError(f"window_type must be one of {', '.join(WINDOW_TYPES)}")
-        if self.window_size < 1 or self.min_calls < 1 or self.half_open_probes < 1:
-            raise ValueError("window_size, min_calls and half_open_probes must be at least 1")
 
 
 class _CountWindow:
@@ -65,7 +43,11 @@ class _CountWindow:
     timed = False
 
     def __init__(self, size: int):
-        self.size, self.codes, self.pos = size, array("b", bytes(size)), 0
+        self.size = size
+        self.reset()
+
+    def reset(self) -> None:
+        self.codes, self.pos = array("b", bytes(self.size)), 0
         self.calls = self.failed = self.slow = 0
 
     def add(self, code: int, now: float) -> None:
@@ -80,44 +62,38 @@ class _CountWindow:
         self.failed += code & _FAILED
         self.slow += (code & _SLOW) >> 1
 
-    def reset(self) -> None:
-        self.__init__(self.size)
-
 
 class _TimeWindow:
-    """Outcomes of the last `seconds` seconds in one-second buckets: O(1) per call, O(gap) per idle second."""
+    """Outcomes of the last `seconds` seconds in a ring of one-second buckets, with running totals: O(1) per
+    call, at most one pass over the ring after an idle gap."""
 
     timed = True
 
     def __init__(self, seconds: int):
         self.seconds = seconds
-        self.buckets = [[0, 0, 0] for _ in range(seconds)]  # calls, failed, slow
-        self.second = None
+        self.reset()
+
+    def reset(self) -> None:
+        self.ring = Ring(self.seconds, 3)  # calls, failed, slow
         self.calls = self.failed = self.slow = 0
 
     def add(self, code: int, now: float) -> None:
-        second = int(now)
-        if self.second is None:
-            self.second = second
-        if second > self.second:
-            for s in range(self.second + 1, min(second, self.second + self.seconds) + 1):
-                b = self.buckets[s % self.seconds]
-                self.calls, self.failed, self.slow = self.calls - b[0], self.failed - b[1], self.slow - b[2]
-                b[0] = b[1] = b[2] = 0
-            self.second = second
-        b = self.buckets[self.second % self.seconds]
+        ring, second = self.ring, int(now)
+        if second > ring.index:
+            calls, failed, slow = ring.advance(second)
+            self.calls, self.failed, self.slow = self.calls - calls, self.failed - failed, self.slow - slow
+        slot = ring.index % self.seconds
         failed, slow = code & _FAILED, (code & _SLOW) >> 1
-        b[0] += 1
-        b[1] += failed
-        b[2] += slow
+        counts = ring.counts
+        counts[0][slot] += 1
+        counts[1][slot] += failed
+        counts[2][slot] += slow
         self.calls += 1
         self.failed += failed
         self.slow += slow
 
-    def reset(self) -> None:
-        self.__init__(self.seconds)
 
-
+_Window = _CountWindow | _TimeWindow
 _entered: contextvars.ContextVar[tuple[float, ...]] = contextvars.ContextVar("slokit_breaker_entered", default=())
 
 
@@ -144,9 +120,9 @@ class Breaker:
             decisions.initial(self.target, self.state)
         self.set_mode(self.config.mode)
 
-    def _new_window(self):
+    def _new_window(self) -> _Window:
         c = self.config
-        return _CountWindow(c.window_size) if c.window_type == "count" else _TimeWindow(c.window_size)
+        return _CountWindow(c.window_size) if c.window == "count" else _TimeWindow(c.window_size)
 
     # -- the hot path ---------------------------------------------------------------------------------
     def allow(self) -> bool:
@@ -175,7 +151,7 @@ class Breaker:
         if self.mode == "disabled":
             return
         config = self.config
-        code = (0 if success else _FAILED) | (_SLOW if duration >= config.slow_call_seconds else 0)
+        code = (0 if success else _FAILED) | (_SLOW if duration >= config.slow_call else 0)
         with self._lock:
             if self.state == CLOSED:
                 w = self._window
@@ -189,11 +165,11 @@ class Breaker:
                     if not self._check(self._probes, config.half_open_probes):
                         self._move(CLOSED, "probes_passed", detail=self._rates(self._probes))
 
-    def _rates(self, w) -> dict[str, Any]:
+    def _rates(self, w: _Window) -> dict[str, Any]:
         return {"calls": w.calls, "failure_rate": round(100 * w.failed / w.calls, 3) if w.calls else 0.0,
                 "slow_call_rate": round(100 * w.slow / w.calls, 3) if w.calls else 0.0}
 
-    def _check(self, w, min_calls: int) -> bool:
+    def _check(self, w: _Window, min_calls: int) -> bool:
         """Open if a rate of window `w` reached its threshold (lock held)."""
         if w.calls < min_calls:
             return False
@@ -201,7 +177,7 @@ class Breaker:
         for reason, count, threshold in (("failure_rate", w.failed, c.failure_rate),
                                          ("slow_call_rate", w.slow, c.slow_call_rate)):
             if 100 * count >= threshold * w.calls:
-                self._open_until = self.clock() + c.open_seconds
+                self._open_until = self.clock() + c.open_for
                 self._move(OPEN, reason, threshold=threshold, detail=self._rates(w))
                 return True
         return False

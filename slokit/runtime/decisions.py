@@ -9,20 +9,33 @@ from __future__ import annotations
 import collections
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from slokit import names
+from slokit.errors import SlokitError
 
 try:  # optional: only when opentelemetry-api is installed
     from opentelemetry import trace as _otel_trace
 except ImportError:  # pragma: no cover - exercised where otel is absent
-    _otel_trace = None
+    _otel_trace = None  # type: ignore[assignment]
 
 log = logging.getLogger("slokit.runtime")
+
+
+class UnknownTarget(SlokitError, KeyError):
+    """The app asked for a breaker or switch the policy does not name: a typo must fail loudly, not pass."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str]):
+        self.kind, self.name, self.known = kind, name, tuple(sorted(known))
+        self.message = f"no {kind} {name!r} in the policy (known: {', '.join(self.known) or 'none'})"
+        super().__init__(self.message)
+
+    def __str__(self) -> str:  # KeyError would print the message in quotes
+        return self.message
 
 
 @dataclass(frozen=True)
@@ -60,7 +73,7 @@ class Metrics:
         self.transitions = Counter(names.DECISION_TRANSITIONS, "Decision transitions of breakers and switches.",
                                    ["target", "from_state", "to_state"], registry=r)
         self.burn_rate = Gauge(names.RUNTIME_BURN_RATE, "Burn rate per window as the runtime sees it.",
-                               ["slo_service", "slo_name", "slo_window"], registry=r)
+                               [names.SERVICE, names.NAME, names.WINDOW], registry=r)
         self.source_errors = Counter(names.SOURCE_ERRORS, "Failed polls of the burn-rate source, by reason.",
                                      ["reason"], registry=r)
 

@@ -26,7 +26,7 @@ def request_listener(engine: Engine, slos: Sequence[SLO], service: str | None = 
         sli = slo.sli
         if not isinstance(sli, HttpSLI) or (service is not None and sli.service != service):
             continue
-        tracker = engine.trackers.get(slo.id) or engine.add_slo(slo.id, slo.error_budget, slo.period)
+        tracker = engine.trackers.get(slo.key) or engine.add_slo(slo.key, slo.error_budget, slo.period)
         entry = (tracker, sli.latency)
         if sli.route is None:
             every.append(entry)

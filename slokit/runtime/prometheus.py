@@ -17,14 +17,14 @@ from typing import Any
 
 import requests
 
-from slokit import promql
-from slokit.generate.rules import SLI_RECORD
+from slokit import names, promql, queries
+from slokit.http import redact
 from slokit.promapi import QueryError, instant_query
 from slokit.runtime.clock import Clock, system_clock
 from slokit.runtime.decisions import Decisions
 from slokit.runtime.periodic import Periodic
-from slokit.runtime.policy import SourceConfig
 from slokit.spec.model import SLO
+from slokit.spec.policy import SourceConfig
 
 log = logging.getLogger("slokit.runtime")
 
@@ -40,10 +40,8 @@ class PrometheusSource:
         self.headers: dict[str, str] = {}
         if config.auth_header_env and environ.get(config.auth_header_env):
             self.headers["Authorization"] = environ[config.auth_header_env]
-        services = sorted({s.service for s in slos})
-        self.query = "{" + f'__name__=~"{SLI_RECORD}.+", slo_service=~' + promql.quote(
-            "|".join(_regex_escape(s) for s in services)) + "}"
-        self._answer: dict[str, dict[int, float]] = {}
+        self.query = queries.all_recorded_ratios([s.service for s in slos])
+        self._answer: dict[tuple[str, str], dict[int, float]] = {}
         self._answered_at: float | None = None
         self._stale_reported = False
         self._loop = Periodic("prometheus-source", self.poll, lambda: self.config.poll, first=True)
@@ -53,30 +51,30 @@ class PrometheusSource:
         try:
             answer = self._fetch()
         except QueryError as exc:
-            self.decisions.source_error(exc.reason, f"{self.config.url}: {exc}")
+            self.decisions.source_error(exc.reason, f"{redact(self.config.url)}: {exc}")
             return False
         self._answer, self._answered_at, self._stale_reported = answer, self.clock(), False
         return True
 
-    def _fetch(self) -> dict[str, dict[int, float]]:
+    def _fetch(self) -> dict[tuple[str, str], dict[int, float]]:
         result = instant_query(self.config.url, self.query, self.config.timeout, self.headers, self.session)
         try:
             return self._parse(result)
         except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
             raise QueryError("garbage", f"unusable answer: {exc}") from exc
 
-    def _parse(self, result: list[Any]) -> dict[str, dict[int, float]]:
-        out: dict[str, dict[int, float]] = {s.id: {} for s in self.slos.values()}
+    def _parse(self, result: list[Any]) -> dict[tuple[str, str], dict[int, float]]:
+        out: dict[tuple[str, str], dict[int, float]] = {key: {} for key in self.slos}
         for sample in result:
             labels = sample["metric"]
-            slo = self.slos.get((labels.get("slo_service"), labels.get("slo_name")))
+            slo = self.slos.get((labels.get(names.SERVICE), labels.get(names.NAME)))
             if slo is None:
                 continue
-            window = promql.parse_duration(labels["slo_window"])
+            window = promql.parse_duration(labels[names.WINDOW])
             ratio = float(sample["value"][1])
             if math.isnan(ratio):  # 0/0: no traffic in the window; no burn, as the alerts see it
                 continue
-            out[slo.id][window] = ratio / slo.error_budget
+            out[slo.key][window] = ratio / slo.error_budget
         return out
 
     @property
@@ -84,17 +82,17 @@ class PrometheusSource:
         """Seconds since the last usable answer (None: never answered)."""
         return None if self._answered_at is None else self.clock() - self._answered_at
 
-    def burn_rates(self, slo_id: str) -> dict[int, float] | None:
+    def burn_rates(self, key: tuple[str, str]) -> dict[int, float] | None:
         """The last answer while it is younger than `stale_after`; None after (the rules' safe state)."""
         age = self.age
         if age is None or age > self.config.stale_after:
             if not self._stale_reported:
                 self._stale_reported = True
                 log.warning("slokit source %s has no answer younger than %ss: rules fall back to their safe state",
-                            self.config.url, self.config.stale_after,
-                            extra={"slokit": {"source_stale": self.config.url, "age": age}})
+                            redact(self.config.url), self.config.stale_after,
+                            extra={"slokit": {"source_stale": redact(self.config.url), "age": age}})
             return None
-        return self._answer.get(slo_id, {})
+        return self._answer.get(key, {})
 
     def start(self) -> None:
         """Poll now and then every `poll` seconds in a daemon thread until `stop()`."""
@@ -106,7 +104,3 @@ class PrometheusSource:
     @property
     def running(self) -> bool:
         return self._loop.running
-
-
-def _regex_escape(text: str) -> str:
-    return "".join("\\" + c if c in ".^$*+?()[]{}|\\" else c for c in text)

@@ -12,12 +12,11 @@ from pathlib import Path as FilePath
 
 import yaml
 
+from slokit.errors import SpecError
 from slokit.runtime.periodic import Periodic
-from slokit.runtime.policy import load_policy
 from slokit.runtime.runtime import Runtime
-from slokit.runtime.switches import parse_override
 from slokit.spec.model import SLO
-from slokit.spec.source import SpecError
+from slokit.spec.policy import load_policy, parse_override
 
 log = logging.getLogger("slokit.runtime")
 

@@ -17,21 +17,20 @@ from typing import Any, Protocol
 
 from slokit import windows
 from slokit.promql import format_duration
-from slokit.runtime.breaker import Breaker, BreakerConfig
+from slokit.runtime.breaker import Breaker
 from slokit.runtime.clock import Clock, system_clock
-from slokit.runtime.decisions import Decisions
+from slokit.runtime.decisions import Decisions, UnknownTarget
 from slokit.runtime.engine import Engine
 from slokit.runtime.listener import request_listener
 from slokit.runtime.periodic import Periodic
-from slokit.runtime.policy import Policy, Rule, load_policy, policy_from_specs
 from slokit.runtime.prometheus import PrometheusSource
 from slokit.runtime.switches import Switches
-from slokit.spec import load as load_specs
 from slokit.spec.model import SLO
+from slokit.spec.policy import BreakerConfig, Policy, Rule, load_policy
 
 
 class BurnSource(Protocol):
-    def burn_rates(self, slo_id: str) -> dict[int, float] | None: ...
+    def burn_rates(self, key: tuple[str, str]) -> dict[int, float] | None: ...
 
 
 @dataclass
@@ -51,7 +50,7 @@ class Runtime:
                  environ: Mapping[str, str] = os.environ):
         self.clock = clock
         self.decisions = decisions or Decisions()
-        self.slos = {s.id: s for s in slos}
+        self.slos = {s.key: s for s in slos}
         if source is None and policy.source is not None:  # the policy names a Prometheus to read
             source = PrometheusSource(policy.source, slos, clock, self.decisions, environ)
         self.engine = Engine.for_slos(slos, clock) if source is None else None
@@ -69,13 +68,19 @@ class Runtime:
     @classmethod
     def load(cls, spec_paths: Sequence[str], policy_path: str | None = None, **kwargs: Any) -> Runtime:
         """Specs and a policy file (or the specs' `policy:` sections); SpecError with file:line if invalid."""
-        slos = load_specs(spec_paths).slos
-        policy = load_policy(policy_path, slos) if policy_path else policy_from_specs(slos)
-        return cls(policy, slos, **kwargs)
+        from slokit.spec.loader import load as load_specs  # the readers (OpenSLO...) only when reading specs
+
+        spec = load_specs(spec_paths)
+        policy = load_policy(policy_path, spec.slos) if policy_path else spec.policy
+        return cls(policy, spec.slos, **kwargs)
 
     # -- what the app uses ----------------------------------------------------------------------------
     def breaker(self, name: str) -> Breaker:
-        return self.breakers[name]
+        """The breaker the policy names; UnknownTarget (naming the known ones) for any other name."""
+        try:
+            return self.breakers[name]
+        except KeyError:
+            raise UnknownTarget("breaker", name, self.breakers) from None
 
     def listener(self, service: str | None = None) -> Callable[[str, str, float], None]:
         """The middleware's `listener=`: feeds the in-process engine (a no-op when Prometheus is the source)."""
@@ -84,6 +89,7 @@ class Runtime:
         return request_listener(self.engine, list(self.slos.values()), service)
 
     def enabled(self, switch: str) -> bool:
+        """Is the feature on? UnknownTarget for a switch the policy does not name."""
         return self.switches.enabled(switch)
 
     def set_policy(self, policy: Policy) -> None:
@@ -110,11 +116,10 @@ class Runtime:
         """One evaluation of every rule; transitions are reported through `decisions`."""
         with self._lock:
             now = self.clock()
-            burns = {slo_id: self.source.burn_rates(slo_id) for slo_id in self.slos}
-            for slo_id, rates in burns.items():  # every SLO's burn on the gauge, with rules or not
-                slo = self.slos[slo_id]
+            burns = {key: self.source.burn_rates(key) for key in self.slos}
+            for (service, name), rates in burns.items():  # every SLO's burn on the gauge, with rules or not
                 for seconds, value in (rates or {}).items():
-                    self.decisions.burn(slo.service, slo.name, format_duration(seconds), value)
+                    self.decisions.burn(service, name, format_duration(seconds), value)
             for rule in self.policy.rules:
                 self._evaluate_rule(rule, self._states[rule.name], now, burns.get(rule.slo))
             self._apply()
@@ -157,6 +162,7 @@ class Runtime:
     def _move(self, target: str, want: dict[str, Rule], held: bool, hold: Callable[..., None],
               release: Callable[..., None]) -> None:
         """Hold or release one target, explained by the rule that caused the change."""
+        rule: Rule | None
         if target in want and not held:
             rule = want[target]
             self._cause[target] = rule.name
@@ -169,10 +175,7 @@ class Runtime:
         lost = rule is not None and not burn
         reason = ("policy" if target in want else "policy_recovered") if not lost else "source_lost"
         release_or_hold = hold if target in want else release
-        release_or_hold(slo=rule.slo if rule else None, burn=burn, threshold=threshold, reason=reason)
-
-    def rule_active(self, name: str) -> bool:
-        return self._states[name].active
+        release_or_hold(slo=rule.slo_id if rule else None, burn=burn, threshold=threshold, reason=reason)
 
     @property
     def evaluate_every(self) -> float:
@@ -196,12 +199,10 @@ class Runtime:
 def trip(rule: Rule, rates: Mapping[int, float], slo: SLO | None) -> tuple[float | None, tuple[int, ...]]:
     """(threshold, windows) of the first trip condition that holds now, or (None, ())."""
     if rule.burn_above is not None:
-        if all(rates.get(w, 0.0) > rule.burn_above for w in rule.windows):
+        if windows.above(rates, rule.windows, rule.burn_above):
             return rule.burn_above, rule.windows
         return None, ()
     if slo is None or rule.severity is None:
         return None, ()
-    for c in windows.table(slo.period).by_severity(rule.severity):
-        if rates.get(c.short.seconds, 0.0) > c.factor and rates.get(c.long.seconds, 0.0) > c.factor:
-            return c.factor, (c.short.seconds, c.long.seconds)
-    return None, ()
+    condition = windows.table(slo.period).firing(rule.severity, rates)
+    return (condition.factor, condition.seconds) if condition else (None, ())

@@ -19,12 +19,16 @@ from datetime import UTC, datetime
 from pathlib import Path as FilePath
 from typing import Any
 
+from slokit.errors import InputError, Problem
 from slokit.runtime.clock import ManualClock
 from slokit.runtime.decisions import Decisions, Transition
-from slokit.runtime.policy import Policy
 from slokit.runtime.runtime import Runtime
 from slokit.spec.model import SLO
-from slokit.spec.source import Problem, SpecError
+from slokit.spec.policy import Policy
+
+# Where the replayed decisions are logged. Quiet it (or not) in the application: `slokit simulate` prints
+# the decisions as JSON lines instead and disables this logger while it replays.
+log = logging.getLogger("slokit.runtime.simulate")
 
 
 @dataclass(frozen=True)
@@ -66,9 +70,9 @@ def _event(file: str, line: int, row: dict[str, Any]) -> tuple[Event, bool]:
             raise ValueError("good and bad must not be negative")
     except KeyError as exc:
         message = f"missing column {exc.args[0]!r} (need timestamp, slo, good/bad or outcome)"
-        raise SpecError([Problem(file, line, "", message)]) from None
+        raise InputError([Problem(file, line, "", message)]) from None
     except (ValueError, TypeError) as exc:
-        raise SpecError([Problem(file, line, "", str(exc))]) from None
+        raise InputError([Problem(file, line, "", str(exc))]) from None
     return Event(when, slo, good, bad, line), iso
 
 
@@ -85,9 +89,9 @@ def read_events(path: str) -> Iterator[tuple[Event, bool]]:
                 try:
                     row = json.loads(text)
                 except json.JSONDecodeError as exc:
-                    raise SpecError([Problem(path, n, "", f"invalid JSON: {exc.msg}")]) from None
+                    raise InputError([Problem(path, n, "", f"invalid JSON: {exc.msg}")]) from None
                 if not isinstance(row, dict):
-                    raise SpecError([Problem(path, n, "", "each line must be a JSON object")])
+                    raise InputError([Problem(path, n, "", "each line must be a JSON object")])
                 yield _event(path, n, row)
         else:
             reader = csv.DictReader(f)
@@ -99,16 +103,15 @@ def simulate(events: Iterable[tuple[Event, bool]] | Iterable[Event], policy: Pol
              until: float = 0.0, step: float | None = None, file: str = "events") -> Iterator[dict[str, Any]]:
     """Transitions as JSON-ready dicts, in time order. `until`: seconds to go on after the last event."""
     clock: ManualClock | None = None
-    quiet = logging.getLogger("slokit.runtime.simulate")
-    quiet.propagate = False
-    quiet.addHandler(logging.NullHandler())
-    decisions = Decisions(logger=quiet)
+    decisions = Decisions(logger=log)
     out: list[Transition] = []
     decisions.listeners.append(out.append)
     runtime: Runtime | None = None
     next_eval = 0.0
     iso = False
-    known = {s.id for s in slos}
+    by_id: dict[str, list[SLO]] = {}  # event files name SLOs as policy files do: `service-name`
+    for s in slos:
+        by_id.setdefault(s.id, []).append(s)
 
     def run_until(t: float) -> Iterator[dict[str, Any]]:
         nonlocal next_eval
@@ -123,20 +126,22 @@ def simulate(events: Iterable[tuple[Event, bool]] | Iterable[Event], policy: Pol
     every = 0.0
     for item in events:
         event, iso = item if isinstance(item, tuple) else (item, False)
-        if event.slo not in known:
-            message = f"no SLO {event.slo!r} in the specs (known: {', '.join(sorted(known))})"
-            raise SpecError([Problem(file, event.line, "", message)])
+        found = by_id.get(event.slo, [])
+        if len(found) != 1:
+            message = (f"{event.slo!r} names " + " and ".join(f"SLO {s.name!r} of service {s.service!r}" for s in found)
+                       if found else f"no SLO {event.slo!r} in the specs (known: {', '.join(sorted(by_id))})")
+            raise InputError([Problem(file, event.line, "", message)])
         if clock is None:
             clock = ManualClock(event.time)
             runtime = Runtime(policy, slos, clock=clock, decisions=decisions, environ={})
             every = step or runtime.evaluate_every
             next_eval = event.time
         elif event.time < clock.now:
-            raise SpecError([Problem(file, event.line, "", f"time goes back ({event.time} < {clock.now})")])
+            raise InputError([Problem(file, event.line, "", f"time goes back ({event.time} < {clock.now})")])
         yield from run_until(event.time - 1e-9)
         clock.set(max(clock.now, event.time))
         assert runtime is not None and runtime.engine is not None
-        runtime.engine.record(event.slo, event.good, event.bad)
+        runtime.engine.record(found[0].key, event.good, event.bad)
     if clock is not None:
         yield from run_until(clock.now + until)
 

@@ -16,20 +16,10 @@ from typing import Any
 
 from slokit.names import OFF, ON
 from slokit.runtime.clock import Clock, system_clock
-from slokit.runtime.decisions import Decisions, Transition
+from slokit.runtime.decisions import Decisions, Transition, UnknownTarget
+from slokit.spec.policy import parse_override
 
 ENV_PREFIX = "SLOKIT_SWITCH_"
-_WORDS = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False, "auto": None, "": None}
-
-
-def parse_override(value: Any) -> bool | None:
-    """on/off/auto (also true/false/1/0); None means "let the policy decide"."""
-    if isinstance(value, bool):
-        return value
-    word = str(value).strip().lower()
-    if word not in _WORDS:
-        raise ValueError(f"{value!r} is not on, off or auto")
-    return _WORDS[word]
 
 
 def env_name(switch: str) -> str:
@@ -66,8 +56,11 @@ class Switches:
         return self._policy_off.get(name, False)
 
     def enabled(self, name: str) -> bool:
-        """Is the feature on? Unknown names are on: a typo must not switch a feature off."""
-        return self._enabled.get(name, True)
+        """Is the feature on? A name the policy does not know raises UnknownTarget (a typo must not go unseen)."""
+        try:
+            return self._enabled[name]
+        except KeyError:
+            raise UnknownTarget("switch", name, self._default) from None
 
     def _compute(self, name: str) -> bool:
         if name in self._override:

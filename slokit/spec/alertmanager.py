@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from slokit import names, promql
-from slokit.spec.common import check_duration
-from slokit.spec.source import Doc, Fields, Path, Problem, path_text
+from slokit.errors import Problem
+from slokit.spec.common import NAME_RE, check_duration
+from slokit.spec.source import Doc, Fields, Path, path_text
 
 if TYPE_CHECKING:
     from slokit.spec.model import SLO
 
 
-DEFAULT_GROUP_BY = ("alertname", "slo_service", "slo_name")
+DEFAULT_GROUP_BY = ("alertname", names.SERVICE, names.NAME)
 DEFAULT_REPEAT = {"page": "1h", "ticket": "1d"}
-_GROUP_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,126}[A-Za-z0-9])?$")
 # Alertmanager's own matcher grammar (pkg/labels/parse.go): name, operator, optionally quoted value.
 _MATCHER_RE = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(=~|=|!=|!~)\s*(.*?)\s*$", re.DOTALL)
 
@@ -198,9 +199,9 @@ def _tier(doc: Doc, path: Path, value: Any, severity: str) -> Tier:
                 or DEFAULT_REPEAT[severity], _where(doc, f.at("receiver")))
 
 
-def _label_names(doc: Doc, path: Path, names: list[Any], allow_all: bool = False) -> list[str]:
+def _label_names(doc: Doc, path: Path, labels: list[Any], allow_all: bool = False) -> list[str]:
     out = []
-    for i, name in enumerate(names):
+    for i, name in enumerate(labels):
         text = str(name)
         if not (promql.is_label_name(text) or (allow_all and text == "...")):
             doc.error(path + (i,), f"{text!r} is not a label name")
@@ -259,22 +260,25 @@ def _maintenance(doc: Doc, path: Path, value: Any) -> Maintenance:
     keys = ("times", "weekdays", "days_of_month", "months", "years", "location")
     f = Fields(doc, path, value, ("name",) + keys, required=("name",))
     name = f.str("name", "")
-    if name and not _GROUP_RE.match(name):
+    if name and not NAME_RE.match(name):
         doc.error(f.at("name"), f"{name!r} must be letters, digits, '-', '_' or '.'")
     if f.ok and not any(f.has(k) for k in keys[:-1]):
         doc.error(path, f"would mute the group all the time: give at least one of {', '.join(keys[:-1])}")
     interval: dict[str, Any] = {}
     for i, t in enumerate(f.list("times")):
         interval.setdefault("times", []).append(_time_range(doc, f.at("times") + (i,), t))
-    ranges = {"weekdays": lambda s: _named(s, _WEEKDAYS, 0), "days_of_month": lambda s: _day(s),
-              "months": lambda s: _named(s, _MONTHS, 1), "years": lambda s: int(s) if s.isdigit() else None}
+    ranges: dict[str, Callable[[str], int | None]] = {
+        "weekdays": lambda s: _named(s, _WEEKDAYS, 0), "days_of_month": _day,
+        "months": lambda s: _named(s, _MONTHS, 1), "years": lambda s: int(s) if s.isdigit() else None}
     for key, read in ranges.items():
         for i, item in enumerate(f.list(key)):
             text = str(item).strip().lower()
-            values = [read(e) for e in text.split(":")]
+            read_values = [read(e) for e in text.split(":")]
+            values = [v for v in read_values if v is not None]
             # Day ranges may count from the month's end (-7:-1); a start and end on different sides is fine.
-            mixed = key == "days_of_month" and None not in values and len({v < 0 for v in values}) == 2
-            if None in values or len(values) > 2 or (len(values) == 2 and values[0] > values[1] and not mixed):
+            mixed = key == "days_of_month" and len({v < 0 for v in values}) == 2
+            if len(values) < len(read_values) or len(values) > 2 or (
+                    len(values) == 2 and values[0] > values[1] and not mixed):
                 doc.error(f.at(key) + (i,), f"{item!r} is not a {key.rstrip('s').replace('_', ' ')} or an "
                                              f"ascending range of them (start:end)")
             interval.setdefault(key, []).append(str(item))
@@ -299,9 +303,9 @@ def _time_range(doc: Doc, path: Path, value: Any) -> dict[str, str]:
     return {"start_time": start, "end_time": end}
 
 
-def _named(text: str, names: tuple[str, ...], first: int) -> int | None:
-    if text in names:
-        return names.index(text) + first
+def _named(text: str, words: tuple[str, ...], first: int) -> int | None:
+    if text in words:
+        return words.index(text) + first
     return int(text) if first and text.isdigit() and 1 <= int(text) <= 12 else None
 
 
@@ -326,11 +330,11 @@ class Group:
 
     def selectors(self) -> list[tuple[Matcher, ...]]:
         """Per service, matchers for exactly this group's SLO alerts (both tiers)."""
-        names: dict[str, list[str]] = {}
+        by_service: dict[str, list[str]] = {}
         for slo in self.alerting_slos():
-            names.setdefault(slo.service, []).append(slo.name)
-        return [(Matcher("slo_service", "=", service), exact("slo_name", slo_names))
-                for service, slo_names in sorted(names.items())]
+            by_service.setdefault(slo.service, []).append(slo.name)
+        return [(Matcher(names.SERVICE, "=", service), exact(names.NAME, slo_names))
+                for service, slo_names in sorted(by_service.items())]
 
     def silences(self) -> list[tuple[Matcher, ...]]:
         """Matcher sets whose silences cover the group's alerts: its SLO alerts and its symptoms."""
@@ -342,7 +346,7 @@ def alert_labels(slo: SLO, severity: str) -> dict[str, str]:
     assert slo.alerting is not None
     tier = slo.alerting.page if severity == "page" else slo.alerting.ticket
     return {**slo.labels, **slo.alerting.labels, **tier.labels, "alertname": slo.alerting.name,
-            "slo_service": slo.service, "slo_name": slo.name, "slo_severity": severity}
+            names.SERVICE: slo.service, names.NAME: slo.name, names.SEVERITY: severity}
 
 
 def groups(slos: tuple[SLO, ...] | list[SLO]) -> tuple[dict[str, Group], list[Problem]]:
@@ -356,7 +360,7 @@ def groups(slos: tuple[SLO, ...] | list[SLO]) -> tuple[dict[str, Group], list[Pr
             if settings is not None and settings.where:
                 problems.append(settings.where.problem("needs a silence_group: the settings belong to a group"))
             continue
-        if not _GROUP_RE.match(slo.silence_group):
+        if not NAME_RE.match(slo.silence_group):
             problems.append(_at(slo, f"{slo.silence_group!r} must be letters, digits, '-', '_' or '.'"))
             continue
         members.setdefault(slo.silence_group, []).append(slo)
@@ -372,7 +376,21 @@ def groups(slos: tuple[SLO, ...] | list[SLO]) -> tuple[dict[str, Group], list[Pr
     for group in out.values():
         problems.extend(_check_group(group))
     problems.extend(_shared_symptoms(out))
+    problems.extend(_shared_receivers(out))
     return out, problems
+
+
+def _shared_receivers(out: dict[str, Group]) -> list[Problem]:
+    """A receiver declared by two groups must be declared the same: Alertmanager has one of each name."""
+    seen: dict[str, dict[str, Any]] = {}
+    problems = []
+    for group in out.values():
+        for receiver in group.settings.receivers:
+            first = seen.setdefault(receiver["name"], receiver)
+            if first != receiver and group.settings.where:
+                problems.append(group.settings.where.problem(
+                    f"receivers: {receiver['name']!r} is declared differently by another silence group"))
+    return problems
 
 
 def _at(slo: SLO, message: str) -> Problem:
@@ -386,22 +404,23 @@ def _check_group(group: Group) -> list[Problem]:
     if not slos and not group.settings.symptoms:
         problems.append(_at(group.slos[0], f"silence group {group.name!r} has no alerts (alerting is off for "
                                            "all its SLOs): its silences would match nothing"))
-    alerts = [alert_labels(s, sev) for s in slos for sev in names.SEVERITIES if s.alerting and getattr(s.alerting, sev).enabled]
+    alerts = [alert_labels(s, sev) for s in slos for sev in names.SEVERITIES
+              if s.alerting and getattr(s.alerting, sev).enabled]
     for symptom in group.settings.symptoms:
         where = symptom.where or Where("", 0, "")
         own = next((labels for labels in alerts if all(m.matches(labels) for m in symptom.matchers)), None)
         if own:
             problems.append(where.problem(
-                f"matchers also match the group's own SLO alert {own['alertname']} ({own['slo_service']}/"
-                f"{own['slo_name']}, {own['slo_severity']}): a page would inhibit other SLOs' pages; narrow "
+                f"matchers also match the group's own SLO alert {own['alertname']} ({own[names.SERVICE]}/"
+                f"{own[names.NAME]}, {own[names.SEVERITY]}): a page would inhibit other SLOs' pages; narrow "
                 "them (e.g. add slo_severity=\"\")"))
-        page_labels = [labels for labels in alerts if labels["slo_severity"] == "page"]
+        page_labels = [labels for labels in alerts if labels[names.SEVERITY] == names.PAGE]
         for name in symptom.equal:
             missing = [labels for labels in page_labels if name not in labels]
             if missing:
                 problems.append(where.problem(
-                    f"equal: label {name!r} is not on the page alert of {missing[0]['slo_service']}/"
-                    f"{missing[0]['slo_name']}; Alertmanager would compare it as empty. Use labels the SLO "
+                    f"equal: label {name!r} is not on the page alert of {missing[0][names.SERVICE]}/"
+                    f"{missing[0][names.NAME]}; Alertmanager would compare it as empty. Use labels the SLO "
                     f"pages carry: {', '.join(sorted(missing[0]))}"))
     return problems
 

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import re
 
-from slokit import promql
+from slokit import names, promql
 from slokit.spec.model import Alerting, EventsSLI, RawSLI, Tier
 from slokit.spec.source import Doc, Fields, Path
 
 # Service and SLO names become label values, file names and dashboard uids: keep them plain.
-_NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,126}[A-Za-z0-9])?$")
+NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,126}[A-Za-z0-9])?$")
 _ALERT_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# Labels slokit sets itself on every rule; a spec may not override them.
-RESERVED_LABELS = ("slo_service", "slo_name", "slo_window", "slo_severity")
 
 
 def check_name(doc: Doc, path: Path, value: str | None) -> str:
     if value is None:
         return ""
-    if not _NAME_RE.match(value):
-        doc.error(path, f"{value!r} must be letters, digits, '-', '_' or '.', starting and ending with a letter or digit")
+    if not NAME_RE.match(value):
+        doc.error(path, f"{value!r} must be letters, digits, '-', '_' or '.', starting and ending with a letter or "
+                        "digit")
     return value
 
 
@@ -34,22 +33,18 @@ def check_objective(doc: Doc, path: Path, value: float | None) -> float:
 def check_period(doc: Doc, path: Path, value: str | None, default: int) -> int:
     if value is None:
         return default
-    try:
-        seconds = promql.parse_duration(value)
-    except ValueError as exc:
-        doc.error(path, str(exc))
-        return default
-    if seconds < 60:
+    seconds = doc.duration(path, value, -1)
+    if 0 <= seconds < 60:
         doc.error(path, f"{value!r} is shorter than 1m; alert windows scale with the period (5m at 30d)")
-    return seconds
+    return int(seconds) if seconds >= 60 else default
 
 
 def check_labels(doc: Doc, path: Path, labels: dict[str, str]) -> dict[str, str]:
     for name in labels:
         if not promql.is_label_name(name):
             doc.error(path + (name,), "is not a valid Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)")
-        elif name in RESERVED_LABELS:
-            doc.error(path + (name,), f"is set by slokit itself ({', '.join(RESERVED_LABELS)})")
+        elif name in names.RESERVED_LABELS:
+            doc.error(path + (name,), f"is set by slokit itself ({', '.join(names.RESERVED_LABELS)})")
     return labels
 
 
@@ -65,12 +60,9 @@ def check_query(doc: Doc, path: Path, query: str | None, needs_window: bool = Tr
 
 
 def check_duration(doc: Doc, path: Path, value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        promql.parse_duration(value)
-    except ValueError as exc:
-        doc.error(path, str(exc))
+    """A duration written into generated config as it is (`for`, Alertmanager intervals): checked only."""
+    if value is not None:
+        doc.duration(path, value, 0, minimum=1)
     return value
 
 

@@ -8,21 +8,21 @@
         canary: canary
         baseline: stable
         window: 10m
-        min_requests: 200                     # per side; fewer gives "cannot decide" (exit 2)
+        min_requests: 200                     # per side; fewer gives "cannot decide" (exit 3)
         confidence: 0.95                      # one-sided Fisher's exact test
         tolerance: 0.1%                       # an increase smaller than this never fails
       stop: {error_ratio: 0.5%, for: 2m}      # the (canary's) error ratio above this for 2m stops the stage
 
-A per-SLO `gate:` replaces the top-level one. Checks are validated here, at load time, so `slokit gate`
-never meets a malformed section; the raw YAML stays in `SLO.extra["gate"]` and `gate_spec()` rebuilds it.
+A per-SLO `gate:` replaces the top-level one. The section is read once, at load time, into `SLO.gate`;
+`effective()` fills what it leaves out from the SLO's window table (the first page tier's factor and windows).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from slokit import promql, windows
+from slokit import names, promql, windows
 from slokit.spec.model import SLO, HttpSLI, LatencySLI
 from slokit.spec.source import Doc, Fields, Path
 
@@ -67,13 +67,7 @@ def ratio(doc: Doc, path: Path, value: object) -> float:
 
 
 def _duration(doc: Doc, path: Path, value: object, default: int) -> int:
-    if value is None:
-        return default
-    try:
-        return promql.parse_duration(str(value))
-    except ValueError as exc:
-        doc.error(path, str(exc))
-        return default
+    return int(doc.duration(path, value, default, minimum=1))
 
 
 def parse(doc: Doc, path: Path, value: Any) -> GateSpec:
@@ -88,7 +82,8 @@ def parse(doc: Doc, path: Path, value: Any) -> GateSpec:
     elif f.has("budget"):
         b = Fields(doc, f.at("budget"), f.raw("budget"), ("min_remaining",))
         min_remaining = ratio(doc, b.at("min_remaining"), b.raw("min_remaining", 0.0))
-    max_burn, burn_windows = None, ()
+    max_burn: float | None = None
+    burn_windows: tuple[int, ...] = ()
     if f.has("burn"):
         b = Fields(doc, f.at("burn"), f.raw("burn"), ("max", "windows"))
         max_burn = b.num("max")
@@ -123,25 +118,22 @@ def _stop(doc: Doc, f: Fields) -> Stop:
                 _duration(doc, s.at("for"), s.raw("for"), 60))
 
 
-def validate(doc: Doc, slo_path: Path, per_slo: bool, slo: SLO) -> None:
-    """Check the SLO's gate section (its own, or the top-level one) against the SLO it applies to."""
-    raw = slo.extra.get("gate")
-    if raw is None:
-        return
-    path = slo_path + ("gate",) if per_slo else ("gate",)
+def read(doc: Doc, path: Path, value: Any, slo: SLO) -> GateSpec:
+    """The gate section that applies to `slo` (its own at `path`, or the top-level one), checked against it.
+
+    The top-level section is read once per SLO it applies to: each problem is reported once."""
     scratch = Doc(doc.file, doc.data, doc.marks, [], doc.base)
-    spec = parse(scratch, path, raw)
+    spec = parse(scratch, path, value)
     if spec.canary and not isinstance(slo.sli, (HttpSLI, LatencySLI)):
-        scratch.error(path + ("canary",), f"slo {slo.name!r}: a canary comparison needs an http or latency SLI, "
-                                          "whose series slokit can split by a label (events and raw queries are opaque)")
-    # the top-level section is checked once per SLO it applies to: report each problem once
+        scratch.error(path + ("canary",), f"slo {slo.name!r}: a canary comparison needs an http or latency SLI, whose "
+                                          "series slokit can split by a label (events and raw queries are opaque)")
     doc.problems.extend(p for p in scratch.problems if p not in doc.problems)
+    return spec
 
 
-def gate_spec(slo: SLO) -> GateSpec:
-    """The SLO's gate, with defaults filled from the window table (already validated at load time)."""
-    spec = parse(Doc(slo.source.file if slo.source else "", slo.extra.get("gate") or {}), (),
-                 slo.extra.get("gate") or {})
-    page = windows.table(slo.period).by_severity("page")[0]
-    return GateSpec(spec.min_budget_remaining, spec.max_burn if spec.max_burn is not None else page.factor,
-                    spec.burn_windows or (page.short.seconds, page.long.seconds), spec.canary, spec.stop)
+def effective(slo: SLO) -> GateSpec:
+    """The SLO's gate with what its section leaves out (or all of it, without one) from the window table."""
+    spec = slo.gate or GateSpec()
+    page = windows.table(slo.period).by_severity(names.PAGE)[0]
+    return replace(spec, max_burn=spec.max_burn if spec.max_burn is not None else page.factor,
+                   burn_windows=spec.burn_windows or page.seconds)

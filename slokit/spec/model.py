@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING
+
+from slokit.spec.policy import Policy
 
 if TYPE_CHECKING:
-    from slokit.spec.alertmanager import Settings
+    from slokit.spec.alertmanager import Group, Settings
+    from slokit.spec.gate import GateSpec
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ class HttpSLI:
     latency: float | None = None
 
 
-SLI = Union[EventsSLI, RawSLI, LatencySLI, HttpSLI]
+SLI = EventsSLI | RawSLI | LatencySLI | HttpSLI
 
 
 @dataclass(frozen=True)
@@ -90,13 +93,23 @@ class SLO:
     labels: dict[str, str] = field(default_factory=dict)
     silence_group: str | None = None
     alertmanager: Settings | None = None  # the silence group's routing settings (slokit.spec.alertmanager)
-    # Sections later features read (Alertmanager routing, runtime policy); kept as parsed YAML.
-    extra: dict[str, Any] = field(default_factory=dict)
+    gate: GateSpec | None = None  # the release gate's section (slokit.spec.gate), None: defaults only
     source: Source | None = field(default=None, compare=False)
 
     @property
+    def key(self) -> tuple[str, str]:
+        """What identifies an SLO: service `a-b` with SLO `c` is not service `a` with SLO `b-c`."""
+        return (self.service, self.name)
+
+    @property
     def id(self) -> str:
+        """`service-name`, for display and for references in policy files (not unique: see `key`)."""
         return f"{self.service}-{self.name}"
+
+    @property
+    def sli_kind(self) -> str:
+        """"http", "latency", "events" or "raw"."""
+        return type(self.sli).__name__.removesuffix("SLI").lower()
 
     @property
     def error_budget(self) -> float:
@@ -106,7 +119,10 @@ class SLO:
 
 @dataclass(frozen=True)
 class Spec:
-    """Every SLO read from a set of files, plus the warnings met while reading."""
+    """Every SLO read from a set of files, their silence groups and degrade policy (`policy:` sections), and
+    the warnings met while reading."""
 
     slos: tuple[SLO, ...]
     warnings: tuple[str, ...] = ()
+    silence_groups: dict[str, Group] = field(default_factory=dict)  # by name (slokit.spec.alertmanager)
+    policy: Policy = field(default_factory=Policy)

@@ -6,32 +6,32 @@ silence groups and runtime policy. See docs/spec.md.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from slokit import names, promql
 from slokit.spec import alertmanager, common
 from slokit.spec import gate as gate_section
 from slokit.spec.model import SLI, SLO, EventsSLI, HttpSLI, LatencySLI, Source
 from slokit.spec.source import Doc, Fields, Path
 
-DEFAULT_PERIOD = 30 * 86400
-
-# Sections read by later features (Alertmanager routing, runtime policy, release gates); kept as parsed YAML.
-EXTRA_SECTIONS = ("alertmanager", "policy", "gate")
+# Sections beside the SLOs, at the top or per SLO: silence-group routing, runtime policy, release gate.
+# `policy:` sections name SLOs of any file, so spec.loader reads them once every SLO is known.
+SECTIONS = ("alertmanager", "policy", "gate")
 
 
 def read_slokit(doc: Doc) -> list[SLO]:
     top = Fields(doc, (), doc.data,
-                 ("version", "service", "labels", "period", "silence_group", "slos") + EXTRA_SECTIONS,
+                 ("version", "service", "labels", "period", "silence_group", "slos") + SECTIONS,
                  required=("service", "slos"))
     service = common.check_name(doc, top.at("service"), top.str("service"))
     labels = common.check_labels(doc, top.at("labels"), top.str_map("labels"))
-    period = common.check_period(doc, top.at("period"), top.str("period"), DEFAULT_PERIOD)
-    extra = {k: top.data[k] for k in EXTRA_SECTIONS if top.has(k)}
+    period = common.check_period(doc, top.at("period"), top.str("period"), names.DEFAULT_PERIOD)
     top_alertmanager = alertmanager.parse(doc, top.at("alertmanager"), top.raw("alertmanager"))
     slos = []
     for i, item in enumerate(top.list("slos")):
         path: Path = ("slos", i)
         f = Fields(doc, path, item, ("name", "objective", "period", "description", "labels", "sli", "alerting",
-                                     "silence_group") + EXTRA_SECTIONS, required=("name", "objective", "sli"))
+                                     "silence_group") + SECTIONS, required=("name", "objective", "sli"))
         if not f.ok:
             continue
         name = common.check_name(doc, f.at("name"), f.str("name"))
@@ -39,7 +39,7 @@ def read_slokit(doc: Doc) -> list[SLO]:
         if f.raw("alerting") is not False:
             alerting = common.alerting(doc, f.at("alerting"), f.raw("alerting", {}), ("page", "ticket"), "enabled",
                                        common.alert_name(service, name))
-        slos.append(SLO(
+        slo = SLO(
             service=service,
             name=name,
             objective=common.check_objective(doc, f.at("objective"), f.num("objective")),
@@ -51,10 +51,12 @@ def read_slokit(doc: Doc) -> list[SLO]:
             silence_group=f.str("silence_group") or top.str("silence_group"),
             alertmanager=alertmanager.parse(doc, f.at("alertmanager"), f.raw("alertmanager"))
             if f.has("alertmanager") else top_alertmanager,
-            extra={**extra, **{k: f.data[k] for k in EXTRA_SECTIONS if f.has(k)}},
             source=Source(doc.file, doc.line(path), "slokit/v1"),
-        ))
-        gate_section.validate(doc, path, f.has("gate"), slos[-1])
+        )
+        gate_path, gate = (f.at("gate"), f.raw("gate")) if f.has("gate") else (top.at("gate"), top.raw("gate"))
+        if gate is not None:
+            slo = replace(slo, gate=gate_section.read(doc, gate_path, gate, slo))
+        slos.append(slo)
     return slos
 
 
@@ -79,17 +81,10 @@ def _sli(doc: Doc, path: Path, value: object, service: str) -> SLI:
 
 def _seconds(doc: Doc, path: Path, value: object) -> float:
     """A latency threshold: a duration ("300ms") or a number of seconds (0.3)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
-    else:
-        try:
-            seconds = promql.parse_seconds(str(value))
-        except ValueError as exc:
-            doc.error(path, f"must be a duration like 300ms or a number of seconds: {exc}")
-            return 0.0
-    if seconds <= 0:
+    seconds = doc.duration(path, value, -1.0)
+    if seconds == 0:
         doc.error(path, "must be positive")
-    return seconds
+    return max(seconds, 0.0)
 
 
 def _latency(doc: Doc, path: Path, value: object) -> LatencySLI:
@@ -152,7 +147,7 @@ def read_sloth(doc: Doc) -> list[SLO]:
             service=service,
             name=name,
             objective=common.check_objective(doc, f.at("objective"), f.num("objective")),
-            period=DEFAULT_PERIOD,
+            period=names.DEFAULT_PERIOD,
             sli=sli,
             alerting=common.alerting(doc, f.at("alerting"), f.raw("alerting", {}), ("page_alert", "ticket_alert"),
                                      "disable", common.alert_name(service, name)),

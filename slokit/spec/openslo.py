@@ -13,10 +13,9 @@ from dataclasses import dataclass
 
 import promql_parser
 
-from slokit import promql
+from slokit import names, promql
 from slokit.spec import common
 from slokit.spec.model import SLO, EventsSLI, Source
-from slokit.spec.native import DEFAULT_PERIOD
 from slokit.spec.source import Doc, Fields, Path
 
 V1, V1ALPHA = "openslo/v1", "openslo/v1alpha"
@@ -44,7 +43,8 @@ def items(doc: Doc) -> list[Item]:
         for i in range(len(doc.data)):
             out.extend(items(doc.sub(i)))
         return out
-    f = Fields(doc, (), doc.data, ("apiVersion", "kind", "metadata", "spec"), required=("apiVersion", "kind", "metadata", "spec"))
+    keys = ("apiVersion", "kind", "metadata", "spec")
+    f = Fields(doc, (), doc.data, keys, required=keys)
     version = f.str("apiVersion")
     if version not in (V1, V1ALPHA):
         doc.error(f.at("apiVersion"), f"unsupported {version!r}: expected {V1} (or {V1ALPHA})")
@@ -146,7 +146,7 @@ def _time_window(doc: Doc, s: Fields) -> int:
     windows = s.list("timeWindow")
     if len(windows) != 1:
         doc.error(s.at("timeWindow"), "needs exactly one time window")
-        return DEFAULT_PERIOD
+        return names.DEFAULT_PERIOD
     w = Fields(doc, s.at("timeWindow") + (0,), windows[0], ("duration", "isRolling", "calendar"),
                required=("duration",))
     if w.has("calendar") or not w.bool("isRolling", False):
@@ -155,7 +155,7 @@ def _time_window(doc: Doc, s: Fields) -> int:
     match = re.fullmatch(r"(\d+)([mhdwMQy])", text)
     if not match:
         doc.error(w.at("duration"), f"{text!r} is not an OpenSLO duration like 28d, 4w or 1M")
-        return DEFAULT_PERIOD
+        return names.DEFAULT_PERIOD
     return int(match.group(1)) * _UNITS[match.group(2)]
 
 
@@ -242,7 +242,7 @@ def _labels(doc: Doc, value: object) -> dict[str, str]:
         return out
     for k, v in value.items():
         values = v if isinstance(v, list) else [v]
-        if promql.is_label_name(str(k)) and str(k) not in common.RESERVED_LABELS:
+        if promql.is_label_name(str(k)) and str(k) not in names.RESERVED_LABELS:
             out[str(k)] = ",".join(str(x) for x in values)
     return out
 
@@ -254,7 +254,7 @@ def _slo_v1alpha(it: Item) -> list[SLO]:
                ("description", "service", "indicator", "timeWindows", "budgetingMethod", "objectives"),
                required=("service", "objectives"))
     service = common.check_name(doc, s.at("service"), s.str("service"))
-    period = DEFAULT_PERIOD
+    period = names.DEFAULT_PERIOD
     windows = s.list("timeWindows")
     if windows:
         w = Fields(doc, s.at("timeWindows") + (0,), windows[0], ("count", "unit", "isRolling", "calendar"))
@@ -273,7 +273,8 @@ def _slo_v1alpha(it: Item) -> list[SLO]:
         queries = {}
         for side in ("good", "bad", "total"):
             if r.has(side):
-                q = Fields(doc, r.at(side), r.raw(side), ("source", "queryType", "query", "metadata"), required=("query",))
+                q = Fields(doc, r.at(side), r.raw(side), ("source", "queryType", "query", "metadata"),
+                           required=("query",))
                 queries[side] = common.check_query(doc, q.at("query"), q.str("query"))
         if "total" not in queries or ("good" in queries) == ("bad" in queries):
             doc.error(r.path, "needs total and exactly one of good or bad")

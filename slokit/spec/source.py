@@ -6,13 +6,15 @@ map from field path to line, so a message can read `slos.yml:12: slos[1].objecti
 
 from __future__ import annotations
 
+import builtins  # Fields has getters named str, bool and list: its annotations name the types so
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import yaml
 
+from slokit import promql
 from slokit.errors import Problem, SpecError
 
 Path = tuple[Any, ...]  # ("slos", 1, "objective")
@@ -45,6 +47,24 @@ class Doc:
 
     def warn(self, path: Path, message: str) -> None:
         self.problems.append(Problem(self.file, self.line(path), path_text(self.base + path), message, True))
+
+    def duration(self, path: Path, value: Any, default: float, minimum: float = 0.0) -> float:
+        """Seconds from a Prometheus duration ("1h30m", "300ms") or a plain number of seconds; on a bad value
+        the default, and a problem at `path`. The one place a spec's durations are read."""
+        if value is None:
+            return default
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            seconds = float(value)
+        else:
+            try:
+                seconds = promql.parse_seconds(str(value))
+            except ValueError as exc:
+                self.error(path, str(exc))
+                return default
+        if seconds < minimum or seconds < 0:
+            self.error(path, f"must be at least {minimum:g}s" if minimum else "must not be negative")
+            return default
+        return seconds
 
     @property
     def errors(self) -> list[Problem]:
@@ -125,7 +145,14 @@ class Fields:
         value = self.data.get(key)
         return default if value is None else value
 
-    def str(self, key: str, default: str | None = None) -> str | None:
+    @overload
+    def str(self, key: builtins.str) -> builtins.str | None: ...
+    @overload
+    def str(self, key: builtins.str, default: builtins.str) -> builtins.str: ...
+    @overload
+    def str(self, key: builtins.str, default: builtins.str | None) -> builtins.str | None: ...
+
+    def str(self, key: builtins.str, default: builtins.str | None = None) -> builtins.str | None:
         value = self.data.get(key)
         if value is None:
             return default
@@ -134,7 +161,14 @@ class Fields:
             return default
         return str(value)
 
-    def num(self, key: str, default: float | None = None) -> float | None:
+    @overload
+    def num(self, key: builtins.str) -> float | None: ...
+    @overload
+    def num(self, key: builtins.str, default: float) -> float: ...
+    @overload
+    def num(self, key: builtins.str, default: float | None) -> float | None: ...
+
+    def num(self, key: builtins.str, default: float | None = None) -> float | None:
         value = self.data.get(key)
         if value is None:
             return default
@@ -146,7 +180,7 @@ class Fields:
                 return default
         return float(value)
 
-    def bool(self, key: str, default: bool) -> bool:
+    def bool(self, key: builtins.str, default: builtins.bool) -> builtins.bool:
         value = self.data.get(key)
         if value is None:
             return default
@@ -155,14 +189,14 @@ class Fields:
             return default
         return value
 
-    def str_map(self, key: str) -> dict[str, str]:
+    def str_map(self, key: builtins.str) -> dict[builtins.str, builtins.str]:
         value = self.data.get(key)
         if value is None:
             return {}
         if not isinstance(value, dict):
             self.doc.error(self.at(key), f"must be a mapping of strings, got {_kind(value)}")
             return {}
-        out = {}
+        out: dict[builtins.str, builtins.str] = {}
         for k, v in value.items():
             if isinstance(v, (dict, list)) or v is None:
                 self.doc.error(self.at(key) + (k,), f"must be a string, got {_kind(v)}")
@@ -170,7 +204,7 @@ class Fields:
                 out[str(k)] = str(v).lower() if isinstance(v, bool) else str(v)
         return out
 
-    def list(self, key: str) -> list[Any]:
+    def list(self, key: builtins.str) -> builtins.list[Any]:
         value = self.data.get(key)
         if value is None:
             return []

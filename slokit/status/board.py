@@ -56,11 +56,10 @@ def window_tiers(table: windows.WindowTable, burn: dict[int, float]) -> tuple[di
     per_window = {w.seconds: "ok" for w in table.windows}
     state = "ok"
     for c in table.conditions:
-        over = [w.seconds for w in (c.short, c.long) if burn.get(w.seconds, 0.0) > c.factor]
-        for seconds in over:
-            if TIERS.index(c.severity) > TIERS.index(per_window[seconds]):
+        for seconds in c.seconds:
+            if windows.above(burn, (seconds,), c.factor) and TIERS.index(c.severity) > TIERS.index(per_window[seconds]):
                 per_window[seconds] = c.severity
-        if len(over) == 2 and TIERS.index(c.severity) > TIERS.index(state):
+        if c.holds(burn) and TIERS.index(c.severity) > TIERS.index(state):
             state = c.severity
     return per_window, state
 
@@ -91,8 +90,9 @@ class StatusBoard:
         self.started = self.clock()
         self.ledger = BudgetLedger(self.clock)
         for slo in self.slos:
-            self.ledger.add_slo(slo.id, slo.error_budget, slo.period)
-        self.history: dict[str, collections.deque[Sample]] = {s.id: collections.deque(maxlen=keep) for s in self.slos}
+            self.ledger.add_slo(slo.key, slo.error_budget, slo.period)
+        self.history: dict[tuple[str, str], collections.deque[Sample]] = {
+            s.key: collections.deque(maxlen=keep) for s in self.slos}
         self._lock = threading.Lock()
         self._loop: Periodic | None = None
 
@@ -108,7 +108,7 @@ class StatusBoard:
         return listener
 
     def _burn(self, slo: SLO) -> dict[int, float] | None:
-        return self.runtime.source.burn_rates(slo.id)
+        return self.runtime.source.burn_rates(slo.key)
 
     def sample(self) -> None:
         """Add one point per SLO to the chart history (called every `every` seconds by `start`)."""
@@ -116,8 +116,8 @@ class StatusBoard:
         with self._lock:
             for slo in self.slos:
                 burn = self._burn(slo) or {}
-                self.history[slo.id].append(Sample(now, {format_duration(s): round(v, 4) for s, v in burn.items()},
-                                                   self.ledger.remaining(slo.id)))
+                self.history[slo.key].append(Sample(now, {format_duration(s): round(v, 4) for s, v in burn.items()},
+                                                   self.ledger.remaining(slo.key)))
 
     def start(self, every: float | Callable[[], float] = 1.0) -> None:
         """Sample in a daemon thread every `every` (wall) seconds until `stop()`."""
@@ -140,8 +140,8 @@ class StatusBoard:
         rows = []
         with self._lock:
             for slo in self.slos:
-                row = slo_row(slo, self._burn(slo), self.ledger.remaining(slo.id))
-                samples = list(self.history[slo.id])
+                row = slo_row(slo, self._burn(slo), self.ledger.remaining(slo.key))
+                samples = list(self.history[slo.key])
                 row["history"] = {"time": [round(s.time, 3) for s in samples],
                                   "burn": {w["window"]: [s.burn.get(w["window"], 0.0) for s in samples]
                                            for w in row["windows"]},

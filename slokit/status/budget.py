@@ -11,10 +11,10 @@ The bucket being filled is left out until it is done, so the figure never goes b
 from __future__ import annotations
 
 import threading
-from array import array
 
 from slokit import windows
 from slokit.runtime.clock import Clock, system_clock
+from slokit.runtime.ring import Ring
 
 
 class BudgetCounter:
@@ -24,23 +24,15 @@ class BudgetCounter:
         self.error_budget, self.period, self.clock = error_budget, period, clock
         self.width = float(windows.table(period).shortest.seconds)
         self.size = max(1, round(period / self.width))
-        self._good = array("q", bytes(8 * self.size))
-        self._bad = array("q", bytes(8 * self.size))
-        self._cur = int(clock() // self.width)
+        self._ring = Ring(self.size, 2, int(clock() // self.width))
+        self._good, self._bad = self._ring.counts
         self._lock = threading.Lock()
-
-    def _advance(self, idx: int) -> None:
-        """Empty the buckets time has moved past (lock held); at most one lap of the ring."""
-        for i in range(self._cur + 1, min(idx, self._cur + self.size) + 1):
-            self._good[i % self.size] = self._bad[i % self.size] = 0
-        self._cur = max(self._cur, idx)
 
     def record(self, good: int = 0, bad: int = 0) -> None:
         idx = int(self.clock() // self.width)
         with self._lock:
-            if idx > self._cur:
-                self._advance(idx)
-            slot = self._cur % self.size
+            self._ring.advance(idx)
+            slot = self._ring.slot
             self._good[slot] += good
             self._bad[slot] += bad
 
@@ -48,10 +40,9 @@ class BudgetCounter:
         """Share of the period's error budget spent in the last period (0.0 = none, 1.0 = all of it)."""
         idx = int(self.clock() // self.width)
         with self._lock:
-            if idx > self._cur:
-                self._advance(idx)
-            burn_seconds, current = 0.0, self._cur % self.size
-            for slot, (good, bad) in enumerate(zip(self._good, self._bad)):
+            self._ring.advance(idx)
+            burn_seconds, current = 0.0, self._ring.slot
+            for slot, (good, bad) in enumerate(zip(self._good, self._bad, strict=True)):
                 if bad and slot != current:  # the current bucket's ratio still moves: counted once it is done
                     burn_seconds += bad / (good + bad) / self.error_budget * self.width
         return burn_seconds / self.period
@@ -61,17 +52,17 @@ class BudgetCounter:
 
 
 class BudgetLedger:
-    """Budget counters by SLO id. Shaped like the engine (`trackers`, `add_slo`), so the runtime's
-    `request_listener(ledger, slos)` feeds it with the same route and latency semantics."""
+    """Budget counters by SLO key `(service, name)`. Shaped like the engine (`trackers`, `add_slo`), so the
+    runtime's `request_listener(ledger, slos)` feeds it with the same route and latency semantics."""
 
     def __init__(self, clock: Clock = system_clock):
         self.clock = clock
-        self.trackers: dict[str, BudgetCounter] = {}
+        self.trackers: dict[tuple[str, str], BudgetCounter] = {}
 
-    def add_slo(self, slo_id: str, error_budget: float, period: int) -> BudgetCounter:
-        counter = self.trackers[slo_id] = BudgetCounter(error_budget, period, self.clock)
+    def add_slo(self, key: tuple[str, str], error_budget: float, period: int) -> BudgetCounter:
+        counter = self.trackers[key] = BudgetCounter(error_budget, period, self.clock)
         return counter
 
-    def remaining(self, slo_id: str) -> float | None:
-        counter = self.trackers.get(slo_id)
+    def remaining(self, key: tuple[str, str]) -> float | None:
+        counter = self.trackers.get(key)
         return counter.remaining() if counter else None

@@ -22,7 +22,7 @@ th{font-weight:600;color:#5b6570;font-size:.85rem}
 .state-half_open{background:#fff1cc;color:#7a5300} .why{color:#5b6570;font-size:.85rem}
 svg{background:#fff;border:1px solid #e3e6ea} .charts{display:flex;gap:.8rem;flex-wrap:wrap}
 .charts figure{margin:0} figcaption{font-size:.8rem;color:#5b6570}
-"""
+"""  # noqa: E501 - one CSS rule per line, as the page sends it
 
 REFRESH = """
 setInterval(async () => {
@@ -58,12 +58,13 @@ def chart(times: Sequence[float], series: Sequence[tuple[str, Sequence[float | N
     def y(v: float) -> float:
         return height - pad - (min(max(v, bottom), top) - bottom) / span_y * (height - 2 * pad)
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img">']
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img">']
     for value, label in marks:
         parts.append(f'<line x1="{pad}" x2="{width - pad}" y1="{y(value):.1f}" y2="{y(value):.1f}" stroke="#9d1c13" '
                      f'stroke-dasharray="4 3" stroke-width="1"><title>{escape(label)}</title></line>')
     for i, (label, values) in enumerate(series):
-        points = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in zip(times, values) if v is not None)
+        points = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in zip(times, values, strict=False) if v is not None)
         if points:
             parts.append(f'<polyline fill="none" stroke="{LINE_COLOURS[i % len(LINE_COLOURS)]}" stroke-width="1.6" '
                          f'points="{points}"><title>{escape(label)}</title></polyline>')
@@ -87,7 +88,8 @@ def _charts(row: dict[str, Any]) -> str:
     span = times[-1] - times[0]
     return (f'<div class="charts"><figure>{burn_svg}<figcaption>burn {page["short"]} (blue), {page["long"]} (red), '
             f'page at {page["factor"]:g}x, last {span:.0f}s</figcaption></figure>'
-            f'<figure>{budget_svg}<figcaption>budget remaining ({bottom:g}–100%), last {span:.0f}s</figcaption></figure></div>')
+            f'<figure>{budget_svg}<figcaption>budget remaining ({bottom:g}–100%), last {span:.0f}s</figcaption>'
+            '</figure></div>')
 
 
 def _why(last: dict[str, Any] | None, started: float) -> str:
@@ -118,20 +120,23 @@ def render(snapshot: dict[str, Any]) -> str:
             f'<td>{burns}</td></tr><tr class="charts-row"><td colspan="6">{_charts(row)}</td></tr>')
     breakers = "".join(
         f'<tr class="breaker" data-breaker="{escape(b["name"])}" data-state="{escape(b["state"])}">'
-        f'<td><b>{escape(b["name"])}</b></td><td><span class="badge state-{escape(b["state"])}">{escape(b["state"])}</span></td>'
+        f'<td><b>{escape(b["name"])}</b></td>'
+        f'<td><span class="badge state-{escape(b["state"])}">{escape(b["state"])}</span></td>'
         f'<td>{_why(b["last"], started)}</td></tr>' for b in snapshot["breakers"])
     switches = "".join(
         f'<tr class="switch" data-switch="{escape(s["name"])}" data-state="{escape(s["state"])}">'
-        f'<td><b>{escape(s["name"])}</b></td><td><span class="badge state-{escape(s["state"])}">{escape(s["state"])}</span></td>'
+        f'<td><b>{escape(s["name"])}</b></td>'
+        f'<td><span class="badge state-{escape(s["state"])}">{escape(s["state"])}</span></td>'
         f'<td>{_why(s["last"], started)}</td></tr>' for s in snapshot["switches"])
     empty = '<tr><td colspan="3" class="why">none</td></tr>'
     title = escape(snapshot["title"])
+    meta = f't+{now - started:.1f}s since start · refreshes every second · <a href="status.json">status.json</a>'
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{title}</title><style>{CSS}</style></head>
 <body><main>
 <h1>{title}</h1>
-<div class="meta">t+{now - started:.1f}s since start · refreshes every second · <a href="status.json">status.json</a></div>
+<div class="meta">{meta}</div>
 <h2>SLOs</h2>
 <table id="slos"><thead><tr><th>SLO</th><th>objective</th><th>SLI (errors)</th><th>budget remaining</th><th>state</th>
 <th>burn per window</th></tr></thead><tbody>{"".join(slo_rows)}</tbody></table>

@@ -9,35 +9,26 @@ from typing import Any
 
 import requests
 
-from slokit import names, promql, windows
-from slokit.generate import rules
+from slokit import names, queries, windows
+from slokit.errors import RemoteError
+from slokit.http import redact, request_json
 from slokit.promapi import QueryError, instant_query
 from slokit.spec.model import SLO
 from slokit.status.board import slo_row
 
 
-class StatusError(Exception):
-    """The service or Prometheus could not be read (message for the terminal)."""
-
-
-def _get(url: str, timeout: float) -> Any:
-    try:
-        response = requests.get(url, timeout=timeout)
-        response.raise_for_status()
-        return response.json()
-    except requests.RequestException as exc:
-        raise StatusError(f"cannot read {url}: {exc}") from None
-    except ValueError:
-        raise StatusError(f"{url} did not answer JSON") from None
+class StatusError(RemoteError):
+    """The service or Prometheus could not be read (message for the terminal, without credentials)."""
 
 
 def from_service(url: str, timeout: float = 5.0) -> dict[str, Any]:
     """The snapshot a status page serves; `url` is its JSON endpoint or the page (status.json is added)."""
     if not url.endswith(".json"):
         url = url.rstrip("/") + "/status.json"
-    snapshot = _get(url, timeout)
+    snapshot = request_json(requests.Session(), "GET", url, "", server="the service", timeout=timeout,
+                            error=StatusError)
     if not isinstance(snapshot, dict) or not {"slos", "breakers", "switches"} <= snapshot.keys():
-        raise StatusError(f"{url} is not a slokit status endpoint (no slos, breakers and switches)")
+        raise StatusError(f"{redact(url)} is not a slokit status endpoint (no slos, breakers and switches)")
     return snapshot
 
 
@@ -51,7 +42,7 @@ class Prometheus:
         try:
             return instant_query(self.url, expr, self.timeout, self.headers)
         except QueryError as exc:
-            raise StatusError(f"cannot read {self.url}: {exc}: {expr}") from None
+            raise StatusError(f"cannot read {redact(self.url)}: {exc}: {expr}", exc.status, exc.transient) from None
 
 
 def from_prometheus(prom: Prometheus, slos: Sequence[SLO]) -> dict[str, Any]:
@@ -60,32 +51,32 @@ def from_prometheus(prom: Prometheus, slos: Sequence[SLO]) -> dict[str, Any]:
     app's logs and its status page)."""
     rows = []
     for slo in slos:
-        sel = {"slo_service": slo.service, "slo_name": slo.name}
         table = windows.table(slo.period)
         seconds = {w.name: w.seconds for w in table.windows}
         burn: dict[int, float] = {}
-        name = promql.quote(rules.SLI_RECORD + ".+")  # __name__ is reserved for selector(): written here
-        for series in prom.query("{__name__=~" + name + "," + promql.selector(sel)[1:]):
-            window = series["metric"]["__name__"].removeprefix(rules.SLI_RECORD)
+        for series in prom.query(queries.all_recorded_ratios(slo=slo)):
+            window = series["metric"]["__name__"].removeprefix(names.SLI_RECORD)
             if window in seconds:
                 burn[seconds[window]] = float(series["value"][1]) / slo.error_budget
-        budget = prom.query(rules.BUDGET_REMAINING + promql.selector(sel))
+        budget = prom.query(names.BUDGET_REMAINING + queries.slo_selector(slo))
         row = slo_row(slo, burn if burn else None, float(budget[0]["value"][1]) if budget else None)
         rows.append(row)
     breakers = [{"name": s["metric"].get("breaker", "?"),
-                 "state": {v: k for k, v in names.STATE_VALUE.items()}.get(int(float(s["value"][1])), "?"), "last": None}
+                 "state": {v: k for k, v in names.STATE_VALUE.items()}.get(int(float(s["value"][1])), "?"),
+                 "last": None}
                 for s in prom.query(names.BREAKER_STATE)]
     switches = [{"name": s["metric"].get("switch", "?"), "state": "on" if float(s["value"][1]) else "off", "last": None}
                 for s in prom.query(names.SWITCH_ENABLED)]
     now = time.time()
-    return {"title": f"slokit status from {prom.url}", "time": now, "started": now, "slos": rows,
-            "breakers": sorted(breakers, key=lambda b: b["name"]), "switches": sorted(switches, key=lambda s: s["name"]),
+    return {"title": f"slokit status from {redact(prom.url)}", "time": now, "started": now, "slos": rows,
+            "breakers": sorted(breakers, key=lambda b: b["name"]),
+            "switches": sorted(switches, key=lambda s: s["name"]),
             "transitions": []}
 
 
 def _columns(rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows)
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 
 
 def _last(last: dict[str, Any] | None, started: float) -> str:
@@ -93,7 +84,8 @@ def _last(last: dict[str, Any] | None, started: float) -> str:
         return "-"
     burn = ", ".join(f"{w} {v:.1f}x" for w, v in last.get("burn", {}).items())
     slo = f", {last['slo']}" if last.get("slo") else ""
-    return f"{last['from']} -> {last['to']} at t+{last['time'] - started:.1f}s ({last['reason']}{slo}{': ' + burn if burn else ''})"
+    because = f"{last['reason']}{slo}{': ' + burn if burn else ''}"
+    return f"{last['from']} -> {last['to']} at t+{last['time'] - started:.1f}s ({because})"
 
 
 def render(snapshot: dict[str, Any]) -> str:

@@ -6,9 +6,10 @@ import os
 from collections.abc import Iterable
 from pathlib import Path as FilePath
 
-from slokit.spec import alertmanager, native, openslo
+from slokit.errors import Problem, SpecError
+from slokit.spec import alertmanager, native, openslo, policy
 from slokit.spec.model import SLO, Spec
-from slokit.spec.source import Doc, Problem, SpecError, read_documents
+from slokit.spec.source import Doc, read_documents
 
 SPEC_SUFFIXES = (".yml", ".yaml")
 FORMATS = ("slokit/v1", "prometheus/v1", openslo.V1, openslo.V1ALPHA)
@@ -50,10 +51,12 @@ def load(paths: Iterable[str]) -> Spec:
             problems.append(Problem(file, 0, "", f"cannot read: {exc}"))
     slos: list[SLO] = []
     open_items: list[openslo.Item] = []
+    policy_sections: list[policy.Section] = []  # read once every SLO is known: a rule may name any SLO
     for doc in docs:
         kind = _format(doc)
         if kind == "slokit/v1":
             slos.extend(native.read_slokit(doc))
+            policy_sections.extend(policy.sections(doc))
         elif kind and kind.startswith("slokit/") and kind.count("/") == 2:
             continue  # another slokit document (e.g. slokit/policy/v1) beside the specs: not an SLO
 
@@ -67,21 +70,23 @@ def load(paths: Iterable[str]) -> Spec:
         else:
             doc.error((), "not an SLO spec: needs `version: slokit/v1` or `prometheus/v1`, or an OpenSLO `apiVersion`")
     slos.extend(openslo.read(open_items))
+    spec_policy = policy.read_sections(policy_sections, slos)  # its problems go to the documents
     for doc in docs:
         problems.extend(doc.problems)
     problems.extend(_duplicates(slos))
-    problems.extend(alertmanager.groups(slos)[1])
+    silence_groups, group_problems = alertmanager.groups(slos)
+    problems.extend(group_problems)
     problems.sort(key=lambda p: (p.file, p.line))
     if any(not p.warning for p in problems):
         raise SpecError(problems)
-    return Spec(tuple(slos), tuple(str(p) for p in problems))
+    return Spec(tuple(slos), tuple(str(p) for p in problems), silence_groups, policy=spec_policy)
 
 
 def _duplicates(slos: list[SLO]) -> list[Problem]:
-    seen: dict[str, SLO] = {}
+    seen: dict[tuple[str, str], SLO] = {}
     out = []
     for slo in slos:
-        first = seen.setdefault(slo.id, slo)
+        first = seen.setdefault(slo.key, slo)
         if first is not slo and slo.source and first.source:
             out.append(Problem(slo.source.file, slo.source.line, "name",
                                f"duplicate SLO {slo.name!r} of service {slo.service!r}: first defined at "

@@ -1,26 +1,55 @@
 """Degrade policy: which SLO burn opens which breaker and turns off which switch, and when it recovers.
 
-Read from a policy file (`version: slokit/policy/v1`) or from the `policy:` section of a slokit/v1 spec,
+Read from a policy file (`version: slokit/policy/v1`) or from the `policy:` sections of slokit/v1 specs,
 with the spec readers' file:line errors. Windows must be windows of the SLO's table (slokit.windows), so
-a rule means the same in the app as the generated alerts mean in Prometheus. See docs/runtime.md.
+a rule means the same in the app as the generated alerts mean in Prometheus. Rules name SLOs by the id
+`service-name`; the model keeps the SLO's key `(service, name)`. See docs/runtime.md.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields
 from pathlib import Path as FilePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from slokit import names, promql, windows
-from slokit.runtime.breaker import MODES, WINDOW_TYPES, BreakerConfig
-from slokit.runtime.switches import parse_override
-from slokit.spec.model import SLO
-from slokit.spec.source import Doc, Fields, Path, Problem, SpecError, read_documents
+from slokit import names, windows
+from slokit.errors import Problem, SpecError
+from slokit.spec.source import Doc, Fields, Path, read_documents
+
+if TYPE_CHECKING:
+    from slokit.spec.model import SLO
 
 VERSION = "slokit/policy/v1"
 IF_UNKNOWN = ("inactive", "active")
+MODES = ("normal", "forced_open", "disabled", "metrics_only")
+WINDOW_TYPES = ("count", "time")
+
+SLOKey = tuple[str, str]  # (service, name)
+
+
+@dataclass(frozen=True)
+class BreakerConfig:
+    """A breaker's settings, named as in the policy file's `breakers:` section."""
+
+    failure_rate: float = 50.0  # percent of calls in the window that failed
+    slow_call_rate: float = 100.0  # percent of calls slower than slow_call
+    slow_call: float = 60.0  # seconds
+    window: str = "count"  # "count": the last window_size calls; "time": the last window_size seconds
+    window_size: int = 100
+    min_calls: int = 10
+    open_for: float = 30.0  # seconds open before half-open probes
+    half_open_probes: int = 5
+    mode: str = "normal"  # normal | forced_open | disabled | metrics_only
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}")
+        if self.window not in WINDOW_TYPES:
+            raise ValueError(f"window must be one of {', '.join(WINDOW_TYPES)}")
+        if self.window_size < 1 or self.min_calls < 1 or self.half_open_probes < 1:
+            raise ValueError("window_size, min_calls and half_open_probes must be at least 1")
 
 
 @dataclass(frozen=True)
@@ -30,7 +59,7 @@ class Rule:
     when every `recover_windows` burn stays below `recover_below` for `hold` seconds."""
 
     name: str
-    slo: str  # SLO id, service-name
+    slo: SLOKey
     severity: str | None = None  # "page" | "ticket"
     burn_above: float | None = None
     windows: tuple[int, ...] = ()  # seconds; with burn_above
@@ -40,6 +69,11 @@ class Rule:
     if_unknown: str = "inactive"  # when the source has no answer (stale): fail open by default
     open_breakers: tuple[str, ...] = ()
     disable_switches: tuple[str, ...] = ()
+
+    @property
+    def slo_id(self) -> str:
+        """The SLO as policy files and messages write it: `service-name`."""
+        return f"{self.slo[0]}-{self.slo[1]}"
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -72,26 +106,20 @@ class Policy:
                       other.evaluate_every or self.evaluate_every, other.overrides_file or self.overrides_file)
 
 
-def _duration(doc: Doc, path: Path, value: Any, default: float) -> float:
-    if value is None:
-        return default
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
-    else:
-        text = str(value).strip()
-        try:
-            if text.endswith("ms") and text[:-2].isdigit():
-                seconds = int(text[:-2]) / 1000
-            else:
-                seconds = promql.parse_duration(text)
-        except ValueError as exc:
-            doc.error(path, str(exc))
-            return default
-    if seconds < 0:
-        doc.error(path, "must not be negative")
-        return default
-    return float(seconds)
+_WORDS = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False, "auto": None, "": None}
 
+
+def parse_override(value: Any) -> bool | None:
+    """A switch word: on/off/auto (also true/false/1/0); None means "let the policy decide"."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word not in _WORDS:
+        raise ValueError(f"{value!r} is not on, off or auto")
+    return _WORDS[word]
+
+
+# -- reading ------------------------------------------------------------------------------------------------
 
 def _names(doc: Doc, path: Path, value: Any) -> tuple[str, ...]:
     if value is None:
@@ -112,7 +140,7 @@ def _windows(doc: Doc, path: Path, value: Any, table: windows.WindowTable | None
     allowed = {w.seconds: w.name for w in table.windows} if table else {}
     for i, item in enumerate(items):
         p = path + ((i,) if isinstance(value, list) else ())
-        seconds = _duration(doc, p, item, -1)
+        seconds = doc.duration(p, item, -1)
         if seconds < 0:
             continue
         if table and int(seconds) not in allowed:
@@ -122,19 +150,45 @@ def _windows(doc: Doc, path: Path, value: Any, table: windows.WindowTable | None
     return tuple(out)
 
 
-def _rule(doc: Doc, path: Path, value: Any, slos: dict[str, SLO], default_slo: str | None) -> Rule | None:
+class _SLOs:
+    """The SLOs a rule may name: by key, and by the `service-name` id policy files use."""
+
+    def __init__(self, slos: Iterable[SLO]):
+        self.by_key = {s.key: s for s in slos}
+        self.by_id: dict[str, list[SLO]] = {}
+        for s in self.by_key.values():
+            self.by_id.setdefault(s.id, []).append(s)
+
+    def find(self, doc: Doc, path: Path, ref: str) -> SLO | None:
+        """The one SLO `ref` names, or None with a problem at `path` (unknown, or two SLOs share the id)."""
+        found = self.by_id.get(ref, [])
+        if len(found) == 1:
+            return found[0]
+        if found:
+            both = " and ".join(f"SLO {s.name!r} of service {s.service!r}" + (
+                f" ({s.source.file}:{s.source.line})" if s.source else "") for s in found)
+            doc.error(path, f"{ref!r} names {both}; rename one, or put the rule in that SLO's own policy section")
+            return None
+        close = difflib.get_close_matches(ref, list(self.by_id), n=1)
+        known = sorted(self.by_id)
+        hint = f" (did you mean {close[0]!r}?)" if close else (f" (known: {', '.join(known)})" if known else "")
+        doc.error(path, f"no SLO {ref!r} in the specs{hint}")
+        return None
+
+
+def _rule(doc: Doc, path: Path, value: Any, slos: _SLOs, default_slo: SLOKey | None) -> Rule | None:
     f = Fields(doc, path, value, ("name", "slo", "when", "recover", "if_unknown", "open_breakers",
                                   "disable_switches"), required=("name", "when"))
     if not f.ok:
         return None
-    slo_id = f.str("slo", default_slo)
-    slo = slos.get(slo_id or "")
-    if slo_id is None:
+    ref = f.str("slo")
+    slo: SLO | None = None
+    if ref is not None:
+        slo = slos.find(doc, f.at("slo"), ref)
+    elif default_slo is not None:
+        slo = slos.by_key.get(default_slo)
+    else:
         doc.error(f.at("slo"), "is required")
-    elif slo is None:
-        close = difflib.get_close_matches(slo_id, list(slos), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else (f" (known: {', '.join(sorted(slos))})" if slos else "")
-        doc.error(f.at("slo"), f"no SLO {slo_id!r} in the specs{hint}")
     table = windows.table(slo.period) if slo else None
     when = Fields(doc, f.at("when"), f.raw("when", {}), ("severity", "burn_above", "windows"))
     severity = when.str("severity")
@@ -154,16 +208,15 @@ def _rule(doc: Doc, path: Path, value: Any, slos: dict[str, SLO], default_slo: s
     recover_below = rec.num("burn_below", 1.0) or 0.0
     if recover_below <= 0:
         doc.error(rec.at("burn_below"), "must be positive")
-    lowest_trip = burn_above if burn_above is not None else min(
-        (c.factor for c in (table.by_severity(severity) if table and severity in names.SEVERITIES else ())),
-        default=None)
+    tier = table.by_severity(severity) if table and severity in names.SEVERITIES else ()
+    lowest_trip = burn_above if burn_above is not None else min((c.factor for c in tier), default=None)
     if lowest_trip is not None and recover_below > lowest_trip:
         doc.error(rec.at("burn_below"), f"{recover_below:g} is above the trip threshold {lowest_trip:g}: "
                                         "the rule would flap; recover below a lower burn (hysteresis)")
     if rec.has("windows"):
         recover_windows = _windows(doc, rec.at("windows"), rec.raw("windows"), table)
-    elif severity and table and severity in names.SEVERITIES:
-        recover_windows = tuple(sorted({w.seconds for c in table.by_severity(severity) for w in (c.short, c.long)}))
+    elif tier:
+        recover_windows = tuple(sorted({s for c in tier for s in c.seconds}))
     else:
         recover_windows = trip_windows
     default_hold = float(table.shortest.seconds) if table else 0.0
@@ -171,9 +224,9 @@ def _rule(doc: Doc, path: Path, value: Any, slos: dict[str, SLO], default_slo: s
     if if_unknown not in IF_UNKNOWN:
         doc.error(f.at("if_unknown"), f"must be one of {', '.join(IF_UNKNOWN)}")
     rule = Rule(
-        name=f.str("name", ""), slo=slo_id or "", severity=severity, burn_above=burn_above, windows=trip_windows,
-        recover_below=recover_below, recover_windows=recover_windows,
-        hold=_duration(doc, rec.at("hold"), rec.raw("hold"), default_hold),
+        name=f.str("name") or "", slo=slo.key if slo else (default_slo or ("", "")), severity=severity,
+        burn_above=burn_above, windows=trip_windows, recover_below=recover_below, recover_windows=recover_windows,
+        hold=doc.duration(rec.at("hold"), rec.raw("hold"), default_hold),
         if_unknown=if_unknown or "inactive",
         open_breakers=_names(doc, f.at("open_breakers"), f.raw("open_breakers")),
         disable_switches=_names(doc, f.at("disable_switches"), f.raw("disable_switches")),
@@ -184,14 +237,14 @@ def _rule(doc: Doc, path: Path, value: Any, slos: dict[str, SLO], default_slo: s
 
 
 def _breaker(doc: Doc, path: Path, value: Any) -> BreakerConfig:
-    f = Fields(doc, path, value if value is not None else {},
-               ("failure_rate", "slow_call_rate", "slow_call", "window", "window_size", "min_calls", "open_for",
-                "half_open_probes", "mode"))
     d = BreakerConfig()
-    for key in ("failure_rate", "slow_call_rate"):
+    f = Fields(doc, path, value if value is not None else {}, [x.name for x in fields(BreakerConfig)])
+    rates = {}
+    for key, default in (("failure_rate", d.failure_rate), ("slow_call_rate", d.slow_call_rate)):
         v = f.num(key)
         if v is not None and not 0 < v <= 100:
             doc.error(f.at(key), "must be a percentage in (0, 100]")
+        rates[key] = min(100.0, max(1e-9, v or default))
     ints = {}
     for key, default in (("window_size", d.window_size), ("min_calls", d.min_calls),
                          ("half_open_probes", d.half_open_probes)):
@@ -200,19 +253,18 @@ def _breaker(doc: Doc, path: Path, value: Any) -> BreakerConfig:
             doc.error(f.at(key), "must be a whole number of at least 1")
             v = default
         ints[key] = int(v)
-    window, mode = f.str("window", d.window_type), f.str("mode", d.mode)
+    window, mode = f.str("window", d.window) or d.window, f.str("mode", d.mode) or d.mode
     if window not in WINDOW_TYPES:
         doc.error(f.at("window"), f"must be one of {', '.join(WINDOW_TYPES)}")
-        window = d.window_type
+        window = d.window
     if mode not in MODES:
         doc.error(f.at("mode"), f"must be one of {', '.join(MODES)}")
         mode = d.mode
-    rate = lambda key, default: min(100.0, max(1e-9, f.num(key, default) or default))  # noqa: E731
     return BreakerConfig(
-        failure_rate=rate("failure_rate", d.failure_rate), slow_call_rate=rate("slow_call_rate", d.slow_call_rate),
-        slow_call_seconds=_duration(doc, f.at("slow_call"), f.raw("slow_call"), d.slow_call_seconds),
-        window_type=window, window_size=ints["window_size"], min_calls=ints["min_calls"],
-        open_seconds=_duration(doc, f.at("open_for"), f.raw("open_for"), d.open_seconds),
+        failure_rate=rates["failure_rate"], slow_call_rate=rates["slow_call_rate"],
+        slow_call=doc.duration(f.at("slow_call"), f.raw("slow_call"), d.slow_call),
+        window=window, window_size=ints["window_size"], min_calls=ints["min_calls"],
+        open_for=doc.duration(f.at("open_for"), f.raw("open_for"), d.open_for),
         half_open_probes=ints["half_open_probes"], mode=mode)
 
 
@@ -220,27 +272,31 @@ def _source(doc: Doc, path: Path, value: Any) -> SourceConfig | None:
     f = Fields(doc, path, value, ("prometheus",), required=("prometheus",))
     p = Fields(doc, f.at("prometheus"), f.raw("prometheus", {}),
                ("url", "poll", "timeout", "auth_header_env", "stale_after"), required=("url",))
-    url = p.str("url", "")
+    url = p.str("url", "") or ""
     if url and not url.startswith(("http://", "https://")):
         doc.error(p.at("url"), "must start with http:// or https://")
-    timeout = _duration(doc, p.at("timeout"), p.raw("timeout"), 2.0)
-    poll = _duration(doc, p.at("poll"), p.raw("poll"), 30.0)
+    timeout = doc.duration(p.at("timeout"), p.raw("timeout"), 2.0)
+    poll = doc.duration(p.at("poll"), p.raw("poll"), 30.0)
     if timeout <= 0 or poll <= 0:
         doc.error(p.at("poll" if poll <= 0 else "timeout"), "must be positive")
-    return SourceConfig(url=url or "", poll=poll, timeout=timeout, auth_header_env=p.str("auth_header_env"),
-                        stale_after=_duration(doc, p.at("stale_after"), p.raw("stale_after"), 300.0))
+    return SourceConfig(url=url, poll=poll, timeout=timeout, auth_header_env=p.str("auth_header_env"),
+                        stale_after=doc.duration(p.at("stale_after"), p.raw("stale_after"), 300.0))
 
 
-def read_section(doc: Doc, path: Path, value: Any, slos: Sequence[SLO], default_slo: str | None = None,
+def read_section(doc: Doc, path: Path, value: Any, slos: Iterable[SLO], default_slo: SLOKey | None = None,
                  top_level: bool = False) -> Policy:
-    """A policy mapping at `path` of a document (the whole policy file, or a spec's `policy:` section)."""
+    """A policy mapping at `path` of a document (the whole policy file, or a spec's `policy:` section);
+    problems go to `doc`. Rules without `slo:` name `default_slo` (the SLO whose section it is)."""
+    return _read(doc, path, value, _SLOs(slos), default_slo, top_level)
+
+
+def _read(doc: Doc, path: Path, value: Any, known: _SLOs, default_slo: SLOKey | None, top_level: bool) -> Policy:
     allowed = ["rules", "breakers", "switches", "source", "evaluate_every", "overrides_file"]
     f = Fields(doc, path, value, (["version"] if top_level else []) + allowed, required=("rules",))
     if top_level and f.str("version") != VERSION:
         doc.error(f.at("version"), f"must be {VERSION}")
-    by_id = {s.id: s for s in slos}
     rules = [r for i, item in enumerate(f.list("rules"))
-             if (r := _rule(doc, f.at("rules") + (i,), item, by_id, default_slo)) is not None]
+             if (r := _rule(doc, f.at("rules") + (i,), item, known, default_slo)) is not None]
     seen: set[str] = set()
     for i, r in enumerate(rules):
         if r.name in seen:
@@ -253,11 +309,11 @@ def read_section(doc: Doc, path: Path, value: Any, slos: Sequence[SLO], default_
     else:
         doc.error(f.at("breakers"), "must be a mapping of breaker name to settings")
     switches = {}
-    for name, v in (f.raw("switches", {}) or {}).items() if isinstance(f.raw("switches", {}), dict) else ():
+    switches_raw = f.raw("switches", {})
+    for name, v in switches_raw.items() if isinstance(switches_raw, dict) else ():
         g = Fields(doc, f.at("switches") + (name,), v if v is not None else {}, ("default",))
-        default = g.raw("default", True)
         try:
-            switches[str(name)] = parse_override(default) is not False
+            switches[str(name)] = parse_override(g.raw("default", True)) is not False
         except ValueError as exc:
             doc.error(g.at("default"), str(exc))
     for r in rules:
@@ -268,9 +324,43 @@ def read_section(doc: Doc, path: Path, value: Any, slos: Sequence[SLO], default_
     return Policy(
         rules=tuple(rules), breakers=breakers, switches=switches,
         source=_source(doc, f.at("source"), f.raw("source")) if f.has("source") else None,
-        evaluate_every=_duration(doc, f.at("evaluate_every"), f.raw("evaluate_every"), 0) or None,
+        evaluate_every=doc.duration(f.at("evaluate_every"), f.raw("evaluate_every"), 0) or None,
         overrides_file=f.str("overrides_file"),
     )
+
+
+@dataclass(frozen=True)
+class Section:
+    """A `policy:` section of a slokit/v1 document, kept until every SLO is read (a rule may name any SLO)."""
+
+    doc: Doc
+    path: Path
+    value: Any
+    default_slo: SLOKey | None = None  # the SLO a section inside `slos[i]` belongs to
+
+
+def sections(doc: Doc) -> list[Section]:
+    """The service-level `policy:` and every `slos[i].policy` of one slokit/v1 document."""
+    data = doc.data
+    if not isinstance(data, dict):
+        return []
+    out = []
+    if data.get("policy") is not None:
+        out.append(Section(doc, ("policy",), data["policy"]))
+    items = data.get("slos")
+    for i, item in enumerate(items if isinstance(items, list) else []):
+        if isinstance(item, dict) and item.get("policy") is not None:
+            key = (str(data.get("service")), str(item.get("name")))
+            out.append(Section(doc, ("slos", i, "policy"), item["policy"], key))
+    return out
+
+
+def read_sections(found: Iterable[Section], slos: Sequence[SLO]) -> Policy:
+    """Every section read against all SLOs, merged in order; problems go to each section's document."""
+    policy, known = Policy(), _SLOs(slos)
+    for s in found:
+        policy = policy.merge(_read(s.doc, s.path, s.value, known, s.default_slo, False))
+    return policy
 
 
 def parse_policy(file: str, text: str, slos: Sequence[SLO]) -> Policy:
@@ -286,36 +376,9 @@ def parse_policy(file: str, text: str, slos: Sequence[SLO]) -> Policy:
 
 
 def load_policy(path: str, slos: Sequence[SLO]) -> Policy:
+    """A policy file, or SpecError (also when it cannot be read)."""
     try:
         text = FilePath(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError([Problem(path, 0, "", f"cannot read: {exc}")]) from None
     return parse_policy(path, text, slos)
-
-
-def policy_from_specs(slos: Sequence[SLO]) -> Policy:
-    """The `policy:` sections of slokit/v1 specs, re-read from their files so errors keep file:line.
-
-    A service-level section may name any SLO; an SLO-level section's rules default to that SLO.
-    """
-    policy, problems = Policy(), []
-    files = sorted({s.source.file for s in slos
-                    if s.source and s.source.format == "slokit/v1" and s.extra.get("policy")})
-    for file in files:
-        for doc in read_documents(file, FilePath(file).read_text(encoding="utf-8")):
-            if not isinstance(doc.data, dict) or doc.data.get("version") != "slokit/v1":
-                continue
-            service = doc.data.get("service")
-            sections: list[tuple[Path, Any, str | None]] = []
-            if doc.data.get("policy") is not None:
-                sections.append((("policy",), doc.data["policy"], None))
-            for i, item in enumerate(doc.data.get("slos") or []):
-                if isinstance(item, dict) and item.get("policy") is not None:
-                    sections.append((("slos", i, "policy"), item["policy"], f"{service}-{item.get('name')}"))
-            for path, value, default_slo in sections:
-                policy = policy.merge(read_section(doc, path, value, slos, default_slo))
-            problems.extend(doc.problems)
-    if any(not p.warning for p in problems):
-        raise SpecError(problems)
-    return policy
-

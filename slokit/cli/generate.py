@@ -1,0 +1,119 @@
+"""`slokit validate` and `slokit generate`: specs in, files out (or a list of what drifted)."""
+
+from __future__ import annotations
+
+import gc
+import os
+import tempfile
+from pathlib import Path
+
+import click
+
+from slokit.cli.common import read_specs
+from slokit.cli.errors import FAILED
+from slokit.errors import InputError, Problem
+from slokit.generate import files as generated
+from slokit.generate.rules import FORMATS
+from slokit.spec.source import Doc, read_documents
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+def validate(paths: tuple[str, ...]) -> None:
+    """Check spec files (slokit/v1, Sloth prometheus/v1, OpenSLO v1) and folders of them.
+
+    Exits 0 when every spec is valid, 2 with file:line: field: message for each problem. Runtime
+    `policy:` sections inside specs are checked too.
+
+    \b
+    Example:
+      slokit validate examples/ ../sloth-specs/home-wifi.yml
+    """
+    spec = read_specs(paths)  # the specs' policy: sections are read (and refused) with them
+    click.echo(f"{len(spec.slos)} SLO(s) valid in {len({s.source.file for s in spec.slos if s.source})} file(s)")
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--out", "out", default="build", show_default=True, type=click.Path(file_okay=False),
+              help="Folder to write into (rules/ and rules/tests/ below it).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="prometheus", show_default=True,
+              help="Rules as plain Prometheus rule files, a PrometheusRule CRD, or a Mimir/Cortex ruler namespace.")
+@click.option("--check", is_flag=True,
+              help="Write nothing; exit 1 if the files on disk differ from what would be generated.")
+@click.option("--alertmanager-base", "am_base", type=click.Path(exists=True, dir_okay=False),
+              help="Your alertmanager.yml: alertmanager/alertmanager.yml is it plus the silence groups' routes, "
+                   "inhibit rules and time intervals (a re-run replaces slokit's parts, keeps yours).")
+@click.option("--dashboards-jsonnet", "dashboards_entry", type=click.Path(dir_okay=False), default=None,
+              help="Your jsonnet entry for OUT/dashboards/*.json (a function(model) that may import "
+                   "'slokit.libsonnet'; default: slokit's dashboards/lib/main.jsonnet).")
+@click.pass_context
+def generate(ctx: click.Context, paths: tuple[str, ...], out: str, fmt: str, check: bool, am_base: str | None,
+             dashboards_entry: str | None) -> None:
+    """Generate rules, promtool tests, Alertmanager config, dashboards and delivery templates from specs.
+
+    Writes OUT/rules/<service>.yml, OUT/rules/tests/<service>.test.yml, OUT/alertmanager/alertmanager.yml
+    (when specs name silence groups), OUT/dashboards/*.json and OUT/delivery/ (Argo Rollouts, Flagger).
+
+    Output is deterministic: the same specs give byte-identical files, so they can be committed and
+    checked in CI with --check.
+
+    \b
+    Examples:
+      slokit generate examples/ --out build/
+      slokit generate slos/ --out deploy/ --format prometheus-operator
+      slokit generate examples/ --out . --check     # CI: fail on drift
+      slokit generate slos/ --out build/ --alertmanager-base /etc/alertmanager/alertmanager.yml
+    """
+    gc.disable()  # a short batch job: the cycle collector only slows large runs (bench/generate.py)
+    spec = read_specs(paths)
+    base = _alertmanager_base(am_base) if am_base else None
+    files, notes = generated.generate(spec, fmt, dashboards_entry, alertmanager_base=base)
+    root = Path(out)
+    if check:
+        drift = [name for name, text in files.items() if _read(root / name) != text]
+        for name in drift:
+            click.echo(f"differs: {root / name}", err=True)
+        if drift:
+            click.echo(f"{len(drift)} file(s) out of date; run: slokit generate {' '.join(paths)} --out {out}",
+                       err=True)
+            ctx.exit(FAILED)
+        click.echo(f"{len(files)} file(s) up to date")
+        return
+    for name, text in files.items():
+        write_atomically(root / name, text)
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"{len(spec.slos)} SLO(s) -> {len(files)} file(s) in {root}/")
+
+
+def _alertmanager_base(path: str) -> Doc:
+    """The --alertmanager-base file as a document (lines kept for messages); InputError if it is not YAML."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError([Problem(path, 0, "", f"cannot read: {exc}")]) from None
+    docs = read_documents(path, text)
+    if not docs:
+        raise InputError([Problem(path, 0, "", "empty: expected an Alertmanager config")])
+    return docs[0]
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so a crash never leaves a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

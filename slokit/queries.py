@@ -1,0 +1,165 @@
+"""The one SLI -> PromQL builder: every query slokit writes about an SLO comes from here.
+
+Modelled on Pyrra's `slo/promql.go`: an SLO is normalised once into an `Objective` (which series, which
+label matchers, which latency bound), and its methods build the queries every consumer needs — the
+recording rules, the alerts, the dashboards, the promtool tests' input series, the delivery templates,
+the release gate, `slokit status` and the runtime's Prometheus source. A query is parameterised by:
+
+- `window`: a duration ("5m"), or a placeholder the consumer fills later ("{{.window}}", Grafana's
+  "$__rate_interval", Flagger's "{{ interval }}");
+- `fn`: `rate` (per-second, for ratios over a window) or `increase` (event counts, for the gate's tests);
+- extra `matchers` (exact) and `regex` matchers, e.g. the canary's version label;
+- `by`: a grouping label, e.g. one count per version.
+
+Only http and latency SLIs can take extra matchers or grouping: slokit knows their series. Events and raw
+SLIs are the user's own PromQL, used as written with the window filled in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from slokit import names, promql
+from slokit.spec.model import SLO, EventsSLI, HttpSLI, LatencySLI, RawSLI
+
+RATE, INCREASE = "rate", "increase"
+
+
+def slo_labels(slo: SLO, **extra: str) -> dict[str, str]:
+    """The labels of every series slokit records for an SLO: its own labels, then its identity."""
+    return {**slo.labels, names.SERVICE: slo.service, names.NAME: slo.name, **extra}
+
+
+def slo_selector(slo: SLO) -> str:
+    """`{slo_name="...",slo_service="..."}`: selects one SLO's recorded series and alerts."""
+    return promql.selector({names.SERVICE: slo.service, names.NAME: slo.name})
+
+
+def recorded(slo: SLO, window: str) -> str:
+    """One SLO's recorded error ratio over a window of its table."""
+    return names.sli_record(window) + slo_selector(slo)
+
+
+def all_recorded_ratios(services: list[str] | None = None, slo: SLO | None = None) -> str:
+    """Every window's recorded error ratio in one query: of one SLO, or of every SLO of some services."""
+    pattern = promql.quote(names.SLI_RECORD + ".+")  # __name__ is reserved in selector(): written here
+    if slo is not None:
+        return "{__name__=~" + pattern + "," + slo_selector(slo)[1:]
+    alternatives = "|".join(promql.regex_escape(s) for s in sorted(set(services or [])))
+    return "{" + f"__name__=~{pattern}, {names.SERVICE}=~{promql.quote(alternatives)}" + "}"
+
+
+def _indent(query: str) -> str:
+    return "\n".join(f"  {line}" if line.strip() else line for line in query.strip().split("\n"))
+
+
+def _agg(by: str | None) -> str:
+    return f"sum by ({by}) " if by else "sum"
+
+
+@dataclass(frozen=True)
+class Objective:
+    """An SLO normalised for query building.
+
+    For http and latency SLIs: `histogram` is the base name (`_count` and `_bucket` are queried),
+    `matchers` the exact label matchers, `counted` the regex matchers every counted request meets
+    (the middleware's good|bad outcomes), `threshold` the latency bound (None: availability, where bad
+    means the middleware classified the request bad).
+    """
+
+    slo: SLO
+    histogram: str | None = None
+    matchers: dict[str, str] = field(default_factory=dict)
+    counted: dict[str, str] = field(default_factory=dict)
+    threshold: float | None = None
+
+    @classmethod
+    def of(cls, slo: SLO) -> Objective:
+        sli = slo.sli
+        if isinstance(sli, HttpSLI):
+            matchers = {names.SERVICE_LABEL: sli.service}
+            if sli.route:
+                matchers[names.ROUTE_LABEL] = sli.route
+            if sli.method:
+                matchers[names.METHOD_LABEL] = sli.method
+            return cls(slo, names.HTTP_SERVER_DURATION, matchers,
+                       {names.OUTCOME_LABEL: "|".join(names.COUNTED_OUTCOMES)}, sli.latency)
+        if isinstance(sli, LatencySLI):
+            return cls(slo, sli.histogram, dict(sli.matchers), {}, sli.threshold)
+        return cls(slo)
+
+    @cached_property
+    def splittable(self) -> bool:
+        """Whether slokit knows the series, so it can add matchers and group by labels (http, latency)."""
+        return self.histogram is not None
+
+    def _series(self, suffix: str, window: str, fn: str, matchers: Mapping[str, str], regex: Mapping[str, str],
+                by: str | None, le: bool = False, bad: bool = False) -> str:
+        # A label matched exactly by the caller and by regex (a canary split) keeps only the regex.
+        exact = {k: v for k, v in {**self.matchers, **matchers}.items() if k not in regex}
+        if bad:
+            exact[names.OUTCOME_LABEL] = names.BAD
+            chosen = dict(regex)
+        else:
+            chosen = {**self.counted, **regex}
+        if le:
+            assert self.threshold is not None
+            chosen["le"] = promql.le_regex(self.threshold)
+        return f"{_agg(by)}({fn}({self.histogram}{suffix}{promql.selector(exact, chosen)}[{window}]))"
+
+    def total(self, window: str, fn: str = RATE, matchers: Mapping[str, str] | None = None,
+              regex: Mapping[str, str] | None = None, by: str | None = None) -> str:
+        """All counted events over `window`."""
+        sli = self.slo.sli
+        if isinstance(sli, EventsSLI):
+            return promql.render_window(sli.total_query, window)
+        self._require_series(matchers, regex, by, fn)
+        return self._series("_count", window, fn, matchers or {}, regex or {}, by)
+
+    def errors(self, window: str, fn: str = RATE, matchers: Mapping[str, str] | None = None,
+               regex: Mapping[str, str] | None = None, by: str | None = None, guard: bool = False) -> str:
+        """Bad events over `window`. `guard`: a service that never failed has no `outcome="bad"` series, so
+        its availability errors read 0 (` or vector(0)`), not "no data" (not with `by`: a label-less 0)."""
+        sli = self.slo.sli
+        if isinstance(sli, EventsSLI):
+            return promql.render_window(sli.error_query, window)
+        self._require_series(matchers, regex, by, fn)
+        if self.threshold is None:
+            bad = self._series("_count", window, fn, matchers or {}, regex or {}, by, bad=True)
+            return f"{bad} or vector(0)" if guard and not by else bad
+        fast = self._series("_bucket", window, fn, matchers or {}, regex or {}, by, le=True)
+        return f"{self.total(window, fn, matchers, regex, by)}\n-\n{fast}"
+
+    def ratio(self, window: str) -> str:
+        """The error ratio over `window` as the recording rules write it (rates; raw SLIs as given)."""
+        sli = self.slo.sli
+        if isinstance(sli, RawSLI):
+            return promql.render_window(sli.error_ratio_query, window)
+        error = self.errors(window, guard=True)
+        return f"(\n{_indent(error)}\n)\n/\n(\n{_indent(self.total(window))}\n)"
+
+    def count_ratio(self, window: str, matchers: Mapping[str, str] | None = None) -> str:
+        """The error ratio of the events counted over `window` (`increase`), optionally of the series
+        matching `matchers` only (a canary). For events and raw SLIs: `ratio(window)`."""
+        if not self.splittable:
+            if matchers:
+                raise TypeError(f"no per-label queries for {type(self.slo.sli).__name__} SLIs")
+            return self.ratio(window)
+        bad, total = self.errors(window, INCREASE, matchers), self.total(window, INCREASE, matchers)
+        return f"(\n{bad}\nor vector(0)\n)\n/\n(\n{total}\n)"
+
+    def buckets(self, window: str) -> str:
+        """The latency histogram's bucket rates by `le`, for quantiles (latency SLIs only)."""
+        if self.threshold is None or not self.splittable:
+            raise TypeError("buckets are for latency SLIs")
+        selector = promql.selector(self.matchers, self.counted or None)
+        return f"sum by (le) (rate({self.histogram}_bucket{selector}[{window}]))"
+
+    def _require_series(self, matchers: Mapping[str, str] | None, regex: Mapping[str, str] | None,
+                        by: str | None, fn: str) -> None:
+        if not self.splittable:
+            raise TypeError(f"no events queries for {type(self.slo.sli).__name__} SLIs")
+        if fn not in (RATE, INCREASE):
+            raise ValueError(f"fn must be {RATE} or {INCREASE}, got {fn!r}")
