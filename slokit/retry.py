@@ -41,7 +41,7 @@ import requests
 from prometheus_client import REGISTRY, CollectorRegistry, Counter
 from requests.adapters import BaseAdapter, HTTPAdapter
 
-from slokit import names, windows
+from slokit import names
 from slokit.http import host_port as url_peer
 from slokit.runtime.ring import Ring
 
@@ -210,7 +210,7 @@ def page_burning(source: Any, slo: Any) -> Callable[[], bool]:
     `source` is the runtime's Engine or PrometheusSource (`burn_rates(slo.key) -> {window seconds: burn}`).
     An unknown burn (stale source) reads as not burning: retries stay limited by the budget anyway.
     """
-    table, key = windows.table(slo.period), slo.key
+    table, key = slo.table, slo.key
 
     def burning() -> bool:
         return table.firing(names.PAGE, source.burn_rates(key) or {}) is not None

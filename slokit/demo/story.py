@@ -22,7 +22,6 @@ import click
 import requests
 from prometheus_client import CollectorRegistry
 
-from slokit import windows
 from slokit.demo.service import Gateway, Served, create_app, serve
 from slokit.runtime import Decisions, Metrics, Runtime, Transition
 from slokit.spec import load
@@ -187,7 +186,7 @@ def run(speed: float = 1.0, fault: bool = True, keep_serving: bool = False, port
     traffic = Traffic(served.url, min(40.0 * speed, MAX_RATE), GIVE_UP / speed + 5, events)
     timeline = Timeline(echo, clock, runtime, board)
     echo(click.style(f"slokit demo: checkout on {served.url}  status page {served.url}/slokit/", bold=True))
-    table = windows.table(runtime.slos[SLO_KEY].period)
+    table = runtime.slos[SLO_KEY].table
     page = " or ".join(f"{c.short.name}+{c.long.name} (>{c.factor:g}x)" for c in table.by_severity("page"))
     echo(f"SLOs from {SPEC.name}: {', '.join(f'{s.id} {s.objective:g}%' for s in slos)} over a "
          f"{table.period.name} period, so the page tier reads {page}.")

@@ -82,7 +82,7 @@ def _events(objective: queries.Objective) -> dict[str, str] | None:
 
 def slo_model(slo: SLO) -> dict[str, Any]:
     """One SLO as the jsonnet library sees it: names, thresholds and ready-made queries."""
-    table = windows.table(slo.period)
+    table = slo.table
     budget = slo.error_budget
     objective = queries.Objective.of(slo)
     return {

@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from slokit import names, promql, queries, windows
+from slokit import names, promql, queries
 from slokit.generate import rules
 from slokit.spec.model import SLO, HttpSLI
 
@@ -34,7 +34,7 @@ class Phase:
 
 def step_seconds(slo: SLO) -> int:
     """Input series and evaluation step: a fifth of the shortest window (1m for a 30d period)."""
-    return max(1, windows.table(slo.period).shortest.seconds // 5)
+    return max(1, slo.table.shortest.seconds // 5)
 
 
 def _num(value: float) -> str:
@@ -105,7 +105,7 @@ def input_series(slo: SLO, phases: list[Phase]) -> list[dict[str, str]]:
             _series(f"{objective.histogram}_bucket", {**labels, "le": repr(float(objective.threshold))},
                     _counter(phases, "good")),
         ]
-    table, step = windows.table(slo.period), step_seconds(slo)
+    table, step = slo.table, step_seconds(slo)
     return [
         _series(names.sli_record(w.name), queries.slo_labels(slo, **{names.WINDOW: w.name}),
                 _window_ratio(phases, w.seconds // step))
@@ -136,7 +136,7 @@ def slo_tests(slo: SLO) -> tuple[list[dict[str, Any]], list[str]]:
     """The test groups for one SLO, and notes on what could not be asserted."""
     if slo.alerting is None:
         return [], [f"{slo.id}: no alerting, no alert tests"]
-    table, step, budget = windows.table(slo.period), step_seconds(slo), slo.error_budget
+    table, step, budget = slo.table, step_seconds(slo), slo.error_budget
     page, ticket = slo.alerting.page, slo.alerting.ticket
     # Under a steady ratio every window sees the same ratio, so the scenarios need only run as long as the
     # page's longest window (6h at 30d), not the ticket's 3d: promtool evaluates every rule at every step.

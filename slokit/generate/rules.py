@@ -106,7 +106,7 @@ def group_names(slo: SLO) -> list[str]:
 
 
 def rule_groups(slo: SLO) -> list[dict[str, Any]]:
-    table = windows.table(slo.period)
+    table = slo.table
     interval = _interval(table)
     builders = (sli_rules, meta_rules, alert_rules)
     return [_group(name, build(slo, table), interval) for name, build in zip(group_names(slo), builders, strict=False)]

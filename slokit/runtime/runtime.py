@@ -181,7 +181,7 @@ class Runtime:
     def evaluate_every(self) -> float:
         if self.policy.evaluate_every:
             return self.policy.evaluate_every
-        shortest = min((windows.table(s.period).shortest.seconds for s in self.slos.values()), default=300)
+        shortest = min((s.table.shortest.seconds for s in self.slos.values()), default=300)
         return max(0.1, shortest / 10)
 
     def start(self) -> None:
@@ -204,5 +204,5 @@ def trip(rule: Rule, rates: Mapping[int, float], slo: SLO | None) -> tuple[float
         return None, ()
     if slo is None or rule.severity is None:
         return None, ()
-    condition = windows.table(slo.period).firing(rule.severity, rates)
+    condition = slo.table.firing(rule.severity, rates)
     return (condition.factor, condition.seconds) if condition else (None, ())

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from slokit import names, promql, windows
+from slokit import names, promql
 from slokit.spec.model import SLO, HttpSLI, LatencySLI
 from slokit.spec.source import Doc, Fields, Path
 
@@ -134,6 +134,6 @@ def read(doc: Doc, path: Path, value: Any, slo: SLO) -> GateSpec:
 def effective(slo: SLO) -> GateSpec:
     """The SLO's gate with what its section leaves out (or all of it, without one) from the window table."""
     spec = slo.gate or GateSpec()
-    page = windows.table(slo.period).by_severity(names.PAGE)[0]
+    page = slo.table.by_severity(names.PAGE)[0]
     return replace(spec, max_burn=spec.max_burn if spec.max_burn is not None else page.factor,
                    burn_windows=spec.burn_windows or page.seconds)

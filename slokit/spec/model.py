@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from slokit import windows
 from slokit.spec.policy import Policy
+from slokit.windows import WindowTable
 
 if TYPE_CHECKING:
     from slokit.spec.alertmanager import Group, Settings
@@ -94,6 +96,10 @@ class SLO:
     silence_group: str | None = None
     alertmanager: Settings | None = None  # the silence group's routing settings (slokit.spec.alertmanager)
     gate: GateSpec | None = None  # the release gate's section (slokit.spec.gate), None: defaults only
+    # Labels that split the SLO into groups, each with its own budget and alerts (e.g. ("route",)).
+    group_by: tuple[str, ...] = ()
+    # A window table given as data (custom alert windows); None: the Google table scaled to the period.
+    window_table: WindowTable | None = None
     source: Source | None = field(default=None, compare=False)
 
     @property
@@ -105,6 +111,11 @@ class SLO:
     def id(self) -> str:
         """`service-name`, for display and for references in policy files (not unique: see `key`)."""
         return f"{self.service}-{self.name}"
+
+    @property
+    def table(self) -> WindowTable:
+        """The burn-rate windows and factors every consumer uses for this SLO (slokit.windows)."""
+        return self.window_table or windows.table(self.period)
 
     @property
     def sli_kind(self) -> str:

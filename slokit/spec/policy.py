@@ -189,7 +189,7 @@ def _rule(doc: Doc, path: Path, value: Any, slos: _SLOs, default_slo: SLOKey | N
         slo = slos.by_key.get(default_slo)
     else:
         doc.error(f.at("slo"), "is required")
-    table = windows.table(slo.period) if slo else None
+    table = slo.table if slo else None
     when = Fields(doc, f.at("when"), f.raw("when", {}), ("severity", "burn_above", "windows"))
     severity = when.str("severity")
     burn_above = when.num("burn_above")

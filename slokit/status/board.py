@@ -66,7 +66,7 @@ def window_tiers(table: windows.WindowTable, burn: dict[int, float]) -> tuple[di
 
 def slo_row(slo: SLO, burn: dict[int, float] | None, budget: float | None) -> dict[str, Any]:
     """An SLO's row of the snapshot; `burn` None means the source has no answer (stale or unknown)."""
-    table = windows.table(slo.period)
+    table = slo.table
     tiers, state = window_tiers(table, burn or {})
     return {
         "id": slo.id, "service": slo.service, "name": slo.name, "objective": slo.objective,

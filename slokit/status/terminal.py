@@ -9,7 +9,7 @@ from typing import Any
 
 import requests
 
-from slokit import names, queries, windows
+from slokit import names, queries
 from slokit.errors import RemoteError
 from slokit.http import redact, request_json
 from slokit.promapi import QueryError, instant_query
@@ -51,7 +51,7 @@ def from_prometheus(prom: Prometheus, slos: Sequence[SLO]) -> dict[str, Any]:
     app's logs and its status page)."""
     rows = []
     for slo in slos:
-        table = windows.table(slo.period)
+        table = slo.table
         seconds = {w.name: w.seconds for w in table.windows}
         burn: dict[int, float] = {}
         for series in prom.query(queries.all_recorded_ratios(slo=slo)):
