@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import sys
 from collections.abc import Iterator
@@ -58,6 +59,26 @@ def service_uid(service: str) -> str:
     return uid("slokit-svc", service)
 
 
+def jsonnet_g(value: float) -> str:
+    """`'%g' % value` exactly as jsonnet's standard library prints it (the C++ and Go engines agree), for
+    the numbers the library puts in text. It differs from C's `%g` (0.33333, not 0.333333; 1000000, not
+    1e+06) and from rjsonnet's, so formatting here keeps the text the same whichever engine runs."""
+    exponent = math.floor(math.log(abs(value)) / math.log(10)) if value != 0 else 0
+    if exponent < -4 or exponent >= 6:
+        mantissa = value * 10 / 10.0 ** (exponent + 1) if exponent == -324 else value / 10.0 ** exponent
+        return _jsonnet_decimal(mantissa, 5) + ("e-" if exponent < 0 else "e+") + f"{abs(exponent):02d}"
+    return _jsonnet_decimal(value, 6 - max(1, exponent + 1))
+
+
+def _jsonnet_decimal(value: float, digits: int) -> str:
+    """jsonnet's decimal rendering: round half up at `digits` places, trailing zeros dropped."""
+    scale = 10.0 ** digits
+    scaled = abs(value) * scale + 0.5
+    text = ("-" if value < 0 else "") + str(math.floor(scaled / scale))
+    fraction = math.floor(scaled) % 10 ** digits
+    return f"{text}.{str(fraction).rjust(digits, '0').rstrip('0')}" if digits and fraction else text
+
+
 def _latency(objective: queries.Objective) -> dict[str, Any] | None:
     """Quantile queries for latency SLIs: the objective's quantile should stay under the threshold."""
     if objective.threshold is None or not objective.splittable:
@@ -66,6 +87,7 @@ def _latency(objective: queries.Objective) -> dict[str, Any] | None:
     quantiles = sorted({round(objective.slo.objective / 100, 6), 0.5}, reverse=True)
     return {
         "threshold": objective.threshold,
+        "threshold_text": jsonnet_g(objective.threshold),
         "queries": [
             {"legend": f"p{promql.float_literal(q * 100)}",
              "expr": f"histogram_quantile({promql.float_literal(q)}, {buckets})"}
@@ -91,15 +113,17 @@ def slo_model(slo: SLO) -> dict[str, Any]:
         "name": slo.name,
         "description": slo.description,
         "objective": slo.objective,
+        "objective_text": jsonnet_g(slo.objective),
         "objective_ratio": round(slo.objective / 100, 12),
         "error_budget": budget,
         "error_budget_literal": promql.float_literal(budget),  # jsonnet would print 0.0050000000000000001
+        "error_budget_text": jsonnet_g(budget),
         "period": table.period.name,
         "shortest": table.shortest.name,
         "windows": [w.name for w in table.windows],
         "conditions": [
             {"severity": c.severity, "long": c.long.name, "short": c.short.name, "factor": c.factor,
-             "budget_share": c.budget_share}
+             "factor_text": jsonnet_g(c.factor), "budget_share": c.budget_share}
             for c in table.conditions
         ],
         "sli_kind": slo.sli_kind,
