@@ -106,19 +106,27 @@ class WindowTable:
         return next((c for c in self.by_severity(severity) if c.holds(burns)), None)
 
 
+def condition(severity: str, long: int, short: int, share: float, period: int) -> Condition:
+    """One row of a table: `share` of the period's budget spent within `long` seconds. The factor follows
+    (share * period / long), as in Sloth's AlertWindows and the workbook."""
+    return Condition(severity, Window(long), Window(short), round(share * period / long, 6), share)
+
+
+def custom(period: int, rows: Iterable[tuple[str, int, int, float]]) -> WindowTable:
+    """A table given as data (slokit/v1 `windows:`, Sloth's AlertWindows, Pyrra's windows): rows of
+    (severity, long seconds, short seconds, budget share) for one period, used as they are."""
+    return WindowTable(Window(period), tuple(condition(*row, period) for row in rows))
+
+
 def _scale(seconds: int, period: int) -> int:
     return max(1, round(seconds * period / BASE_PERIOD))
 
 
 @lru_cache(maxsize=64)
 def table(period_seconds: int) -> WindowTable:
-    """The window table scaled to a period; the factor is recomputed from the rounded window."""
-    conditions = []
-    for severity, long, short, share in GOOGLE_30D:
-        long_s, short_s = _scale(long, period_seconds), _scale(short, period_seconds)
-        factor = round(share * period_seconds / long_s, 6)
-        conditions.append(Condition(severity, Window(long_s), Window(short_s), factor, share))
-    return WindowTable(Window(period_seconds), tuple(conditions))
+    """The Google table scaled to a period; the factor is recomputed from the rounded window."""
+    return custom(period_seconds, ((severity, _scale(long, period_seconds), _scale(short, period_seconds), share)
+                                   for severity, long, short, share in GOOGLE_30D))
 
 
 def detection_seconds(condition: Condition, error_budget: float, error_ratio: float) -> float:

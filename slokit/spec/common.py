@@ -95,7 +95,10 @@ def alerting(doc: Doc, path: Path, value: object, tier_keys: tuple[str, str], en
              default_name: str) -> Alerting:
     page_key, ticket_key = tier_keys
     f = Fields(doc, path, value, ("name", "labels", "annotations", page_key, ticket_key))
-    name = f.str("name") or default_name
+    name = f.str("name")
+    if name is not None and not name.strip():
+        doc.error(f.at("name"), "must not be empty (leave it out for the default name)")
+    name = name or default_name
     if not _ALERT_NAME_RE.match(name):
         doc.error(f.at("name"), f"{name!r} is not a valid alert name ([a-zA-Z_][a-zA-Z0-9_]*)")
     return Alerting(

@@ -7,12 +7,12 @@ from collections.abc import Iterable
 from pathlib import Path as FilePath
 
 from slokit.errors import Problem, SpecError
-from slokit.spec import alertmanager, native, openslo, policy
+from slokit.spec import alertmanager, native, openslo, policy, sloth
 from slokit.spec.model import SLO, Spec
 from slokit.spec.source import Doc, read_documents
 
 SPEC_SUFFIXES = (".yml", ".yaml")
-FORMATS = ("slokit/v1", "prometheus/v1", openslo.V1, openslo.V1ALPHA)
+FORMATS = ("slokit/v1", sloth.PROMETHEUS_V1, sloth.CRD_VERSION, openslo.V1, openslo.V1ALPHA)
 
 
 def spec_files(paths: Iterable[str]) -> list[str]:
@@ -54,14 +54,17 @@ def load(paths: Iterable[str]) -> Spec:
     policy_sections: list[policy.Section] = []  # read once every SLO is known: a rule may name any SLO
     for doc in docs:
         kind = _format(doc)
+        doc.lenient = kind != "slokit/v1"  # other tools ignore fields they do not know: a warning
         if kind == "slokit/v1":
             slos.extend(native.read_slokit(doc))
             policy_sections.extend(policy.sections(doc))
         elif kind and kind.startswith("slokit/") and kind.count("/") == 2:
             continue  # another slokit document (e.g. slokit/policy/v1) beside the specs: not an SLO
 
-        elif kind == "prometheus/v1":
-            slos.extend(native.read_sloth(doc))
+        elif kind == sloth.PROMETHEUS_V1:
+            slos.extend(sloth.read_prometheus_v1(doc))
+        elif kind == sloth.CRD_VERSION:
+            slos.extend(_sloth_k8s(doc))
         elif kind is not None and (kind.startswith("openslo/") or isinstance(doc.data, list)):
             open_items.extend(openslo.items(doc))
         elif kind:
@@ -80,6 +83,14 @@ def load(paths: Iterable[str]) -> Spec:
     if any(not p.warning for p in problems):
         raise SpecError(problems)
     return Spec(tuple(slos), tuple(str(p) for p in problems), silence_groups, policy=spec_policy)
+
+
+def _sloth_k8s(doc: Doc) -> list[SLO]:
+    kind = doc.data.get("kind")
+    if kind == sloth.CRD_KIND:
+        return sloth.read_crd(doc)
+    doc.error(("kind",), f"unsupported {kind!r} for {sloth.CRD_VERSION}: expected {sloth.CRD_KIND}")
+    return []
 
 
 def _duplicates(slos: list[SLO]) -> list[Problem]:

@@ -80,7 +80,18 @@ class Source:
 
     file: str
     line: int
-    format: str  # "slokit/v1", "prometheus/v1", "openslo/v1", "openslo/v1alpha"
+    format: str  # "slokit/v1", "prometheus/v1", "sloth.slok.dev/v1", "pyrra.dev/v1alpha1", "openslo/v1", ...
+
+
+@dataclass(frozen=True)
+class ObjectMeta:
+    """The Kubernetes object an SLO was read from (Sloth's and Pyrra's CRDs). Their controllers give the
+    PrometheusRule they generate its namespace, labels and annotations; slokit's prometheus-operator output too."""
+
+    name: str
+    namespace: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -100,6 +111,7 @@ class SLO:
     group_by: tuple[str, ...] = ()
     # A window table given as data (custom alert windows); None: the Google table scaled to the period.
     window_table: WindowTable | None = None
+    k8s: ObjectMeta | None = None  # read from a Kubernetes object (Sloth's or Pyrra's CRD)
     source: Source | None = field(default=None, compare=False)
 
     @property

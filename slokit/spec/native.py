@@ -1,7 +1,7 @@
-"""Readers for slokit's own format (`version: slokit/v1`) and Sloth's (`version: prometheus/v1`).
+"""Reader for slokit's own format, `version: slokit/v1` (Sloth's are in spec.sloth).
 
-slokit/v1 is Sloth's layout plus a period, latency and `http` SLIs, `enabled` tiers, and sections for
-silence groups and runtime policy. See docs/spec.md.
+slokit/v1 is Sloth's layout plus a period, latency and `http` SLIs, `enabled` tiers, a custom window
+table, and sections for silence groups and runtime policy. See docs/spec.md.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import replace
 from slokit import names, promql
 from slokit.spec import alertmanager, common
 from slokit.spec import gate as gate_section
-from slokit.spec.model import SLI, SLO, EventsSLI, HttpSLI, LatencySLI, Source
+from slokit.spec.model import SLI, SLO, HttpSLI, LatencySLI, Source
 from slokit.spec.source import Doc, Fields, Path
 
 # Sections beside the SLOs, at the top or per SLO: silence-group routing, runtime policy, release gate.
@@ -114,56 +114,3 @@ def _http(doc: Doc, path: Path, value: object, service: str) -> HttpSLI:
                                        f"histogram; pick one of: {bounds}")
     method = f.str("method")
     return HttpSLI(service=service, route=f.str("route"), method=method.upper() if method else None, latency=latency)
-
-
-def read_sloth(doc: Doc) -> list[SLO]:
-    top = Fields(doc, (), doc.data, ("version", "service", "labels", "slo_plugins", "slos"),
-                 required=("service", "slos"))
-    if top.has("slo_plugins"):
-        doc.warn(top.at("slo_plugins"), "Sloth SLO plugins are not supported; ignored (the SLOs are read without them)")
-    service = common.check_name(doc, top.at("service"), top.str("service"))
-    labels = common.check_labels(doc, top.at("labels"), top.str_map("labels"))
-    slos = []
-    for i, item in enumerate(top.list("slos")):
-        path: Path = ("slos", i)
-        f = Fields(doc, path, item, ("name", "objective", "description", "labels", "sli", "alerting", "plugins"),
-                   required=("name", "objective", "sli"))
-        if not f.ok:
-            continue
-        if f.has("plugins"):
-            doc.warn(f.at("plugins"), "Sloth SLO plugins are not supported; ignored")
-        name = common.check_name(doc, f.at("name"), f.str("name"))
-        s = Fields(doc, f.at("sli"), f.raw("sli"), ("events", "raw", "plugin"))
-        if s.has("plugin"):
-            doc.error(s.at("plugin"), "Sloth SLI plugins are not supported; use events or raw")
-            sli: SLI = EventsSLI("", "")
-        elif s.has("raw"):
-            sli = _sloth_raw(doc, s)
-        else:
-            e = Fields(doc, s.at("events"), s.raw("events", {}), ("error_query", "total_query"),
-                       required=("error_query", "total_query"))
-            sli = common.events_sli(doc, e, "error_query", "total_query")
-        slos.append(SLO(
-            service=service,
-            name=name,
-            objective=common.check_objective(doc, f.at("objective"), f.num("objective")),
-            period=names.DEFAULT_PERIOD,
-            sli=sli,
-            alerting=common.alerting(doc, f.at("alerting"), f.raw("alerting", {}), ("page_alert", "ticket_alert"),
-                                     "disable", common.alert_name(service, name)),
-            description=f.str("description", ""),
-            labels={**labels, **common.check_labels(doc, f.at("labels"), f.str_map("labels"))},
-            source=Source(doc.file, doc.line(path), "prometheus/v1"),
-        ))
-    return slos
-
-
-def _sloth_raw(doc: Doc, s: Fields) -> SLI:
-    """Sloth's `prometheus/v1` spells the key `error_ratio_query` (json tag in Sloth's pkg/prometheus/api/v1);
-    `errorRatioQuery` is its Kubernetes CRD spelling, accepted here with a warning."""
-    raw = s.raw("raw")
-    key = "errorRatioQuery" if isinstance(raw, dict) and "errorRatioQuery" in raw else "error_ratio_query"
-    f = Fields(doc, s.at("raw"), raw, (key,), required=(key,))
-    if key == "errorRatioQuery":
-        doc.warn(f.at(key), "prometheus/v1 spells it error_ratio_query (errorRatioQuery is the Kubernetes CRD's)")
-    return common.raw_sli(doc, f, key)

@@ -36,6 +36,9 @@ class Doc:
     marks: dict[Path, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     base: Path = ()  # prefix for paths when the document is an item of a top-level list
+    # Another tool's format (Sloth, Pyrra, OpenSLO): an unknown field is a warning, as those tools ignore
+    # it; slokit's own format stays strict.
+    lenient: bool = False
 
     def line(self, path: Path) -> int:
         while path and path not in self.marks:
@@ -73,7 +76,7 @@ class Doc:
     def sub(self, index: int) -> Doc:
         """An item of a top-level list, read as a document of its own (OpenSLO allows both)."""
         marks = {k[1:]: v for k, v in self.marks.items() if k[:1] == (index,)}
-        return Doc(self.file, self.data[index], marks, self.problems, self.base + (index,))
+        return Doc(self.file, self.data[index], marks, self.problems, self.base + (index,), self.lenient)
 
 
 _constructor = yaml.constructor.SafeConstructor()
@@ -130,7 +133,10 @@ class Fields:
             if key not in allowed:
                 close = difflib.get_close_matches(str(key), allowed, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else f" (allowed: {', '.join(allowed)})"
-                doc.error(path + (key,), f"unknown field{hint}")
+                if doc.lenient:
+                    doc.warn(path + (key,), f"unknown field{hint}; ignored")
+                else:
+                    doc.error(path + (key,), f"unknown field{hint}")
         for key in required:
             if self.data.get(key) is None:
                 doc.error(path + (key,), "is required")
