@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian machine: installs what the tests run for real
 # (Prometheus's promtool/prometheus, Alertmanager/amtool, VictoriaMetrics, jsonnet, Chromium), the Python
-# package with its test extras, then runs mypy, ruff and pytest. Safe to re-run: installed parts are skipped.
+# package with its test extras in .venv/, then runs mypy, ruff and pytest. Safe to re-run: installed parts are
+# skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,8 +18,11 @@ if ((${#need[@]})); then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-python3 -m pip install -q --disable-pip-version-check -e ".[test,otel,dashboards]"
+# The project's own venv (.venv/, see scripts/install.sh), used as if activated: tests start sys.executable
+# and tools from PATH.
+bash scripts/install.sh test,otel,dashboards
+export VIRTUAL_ENV="$PWD/.venv" PATH="$PWD/.venv/bin:$PATH"
 # Types (strict on slokit/) and lint first: both are part of the suite, and fail it.
-python3 -m mypy
-python3 -m ruff check slokit tests bench examples
-exec python3 -m pytest "$@"
+python -m mypy
+python -m ruff check slokit tests bench examples
+exec python -m pytest "$@"

@@ -9,10 +9,10 @@ plain jsonnet object, so users extend it like a monitoring mixin and point `slok
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import math
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,10 +24,17 @@ from slokit.spec.model import SLO, RawSLI
 
 # The jsonnet library: dashboards/lib/ in the source tree (slokit is installed from it with `pip install -e`).
 def _lib_dir() -> Path:
-    """The source tree's dashboards/lib, or the copy a regular install puts under <prefix>/share."""
+    """The source tree's dashboards/lib, or the copy a wheel installs as share/slokit/dashboards: under the
+    venv's prefix, or ~/.local with `pip install --user`; the install's RECORD says where."""
     source = Path(__file__).resolve().parents[2] / "dashboards" / "lib"
-    installed = Path(sys.prefix) / "share" / "slokit" / "dashboards"
-    return source if source.is_dir() or not installed.is_dir() else installed
+    if source.is_dir():
+        return source
+    try:
+        files = importlib.metadata.files("slokit") or []
+    except importlib.metadata.PackageNotFoundError:  # run from a copy of the package that was never installed
+        files = []
+    entry = next((f for f in files if f.name == "main.jsonnet" and "share" in f.parts), None)
+    return Path(entry.locate()).resolve().parent if entry else source
 
 
 LIB_DIR = _lib_dir()
