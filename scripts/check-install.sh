@@ -47,12 +47,7 @@ same "$work/wheel-out" "the wheel"
 echo "check-install: wheel $(basename "$wheel") in a clean venv took $((SECONDS - start))s"
 
 # pipx, the way users who only want the command install it (Debian's pipx; installed like test.sh's tools).
-if ! PATH="$stock" command -v pipx >/dev/null; then
-  echo "installing Debian package: pipx"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends pipx >/dev/null
-fi
+PATH="$stock" command -v pipx >/dev/null || bash scripts/apt-install.sh pipx
 start=$SECONDS
 (cd "$clone" && quiet plain env PIPX_HOME="$work/pipx" PIPX_BIN_DIR="$work/pipx/bin" pipx install ".[dashboards]")
 (cd "$work" && quiet plain "$work/pipx/bin/slokit" generate "$clone/examples" --out "$work/pipx-out")

@@ -13,7 +13,8 @@ stamp="$venv/.slokit-installed"
 
 fits() { "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; }
 
-if ! fits "$venv/bin/python"; then
+# A venv made by hand without pip (Debian without python3-venv) or whose Python is gone is made anew.
+if ! fits "$venv/bin/python" || ! "$venv/bin/python" -c 'import pip' >/dev/null 2>&1; then
   if ! fits "$python"; then
     found=$("$python" --version 2>&1) || found="$python not found"
     echo "scripts/install.sh: slokit needs Python >= 3.11 as python3 (or \$PYTHON); found: $found" >&2
@@ -23,11 +24,7 @@ if ! fits "$venv/bin/python"; then
     # Debian and Ubuntu ship the venv's pip bootstrap separately, in pythonX.Y-venv.
     package=python$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')-venv
     command -v apt-get >/dev/null || { echo "scripts/install.sh: $python has no ensurepip (venv)" >&2; exit 1; }
-    sudo=(); [ "$(id -u)" = 0 ] || sudo=(sudo)
-    echo "installing Debian package: $package"
-    export DEBIAN_FRONTEND=noninteractive
-    "${sudo[@]}" apt-get update -qq
-    "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$package" >/dev/null
+    bash scripts/apt-install.sh "$package"
   fi
   echo "creating $venv with $("$python" --version) ($(command -v "$python"))"
   rm -rf "$venv"

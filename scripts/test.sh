@@ -11,12 +11,7 @@ for pair in promtool:prometheus amtool:prometheus-alertmanager victoria-metrics:
             chromium:chromium; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair##*:}")
 done
-if ((${#need[@]})); then
-  echo "installing Debian packages: ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+if ((${#need[@]})); then bash scripts/apt-install.sh "${need[@]}"; fi
 
 # The project's own venv (.venv/, see scripts/install.sh), used as if activated: tests start sys.executable
 # and tools from PATH.
