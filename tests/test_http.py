@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 
 from slokit.errors import ConfigError, RemoteError
-from slokit.http import Retry, host_port, http_url, redact, request_json, retrying
+from slokit.http import Fault, Retry, fetch, host_port, http_url, loads, printable, redact, request_json, retrying
+from tests import fault_server as faults
+from tests.fault_server import FaultServer
 
 
 def test_redact_drops_credentials_query_and_fragment_and_never_raises():
@@ -76,3 +80,83 @@ def test_request_json_turns_every_fault_into_an_error(httpserver):
     assert (garbage.value.transient, busy.value.transient, busy.value.refused) == (False, True, False)
     with pytest.raises(ConfigError):
         request_json(session, "GET", "notaurl", "/", server="X")
+
+
+@pytest.fixture
+def server():
+    with FaultServer() as s:
+        yield s
+
+
+def timed(call):
+    start = time.monotonic()
+    try:
+        call()
+    except Fault as exc:
+        return exc, time.monotonic() - start
+    raise AssertionError("no fault")
+
+
+@pytest.mark.parametrize("fault", [faults.drip(), faults.drip(in_headers=True), faults.hang()],
+                         ids=["drip-body", "drip-headers", "hang"])
+def test_a_drip_or_a_hang_ends_at_the_total_deadline_not_per_read(server, fault):
+    server.default = fault
+    exc, took = timed(lambda: fetch(requests.Session(), "GET", server.url, timeout=1.0))
+    assert exc.reason == "timeout" and exc.transient and took < 1.8, (exc, took)
+    assert str(exc) == "no complete answer within 1s"
+
+
+def test_a_300_mb_body_is_refused_after_reading_at_most_the_limit(server):
+    server.default = faults.huge(300)
+    exc, took = timed(lambda: fetch(requests.Session(), "GET", server.url, timeout=20, max_bytes=4 << 20))
+    assert exc.reason == "too_large" and not exc.transient and took < 5, (exc, took)
+
+
+def test_deep_json_and_json_extensions_are_value_errors_not_crashes(server):
+    server.default = faults.deep(200_000)
+    answer = fetch(requests.Session(), "GET", server.url, timeout=5)
+    with pytest.raises(ValueError, match="nested too deeply"):
+        answer.json()
+    for bad in (b"NaN", b'{"a": Infinity}', b"\xff"):
+        with pytest.raises(ValueError):
+            loads(bad)
+    assert loads(b'[[1, "x"]]') == [[1, "x"]]
+
+
+@pytest.mark.parametrize("fault", [faults.close(), faults.short()], ids=["close", "short-body"])
+def test_a_dropped_connection_or_a_short_body_is_a_connection_fault(server, fault):
+    server.default = fault
+    exc, _ = timed(lambda: fetch(requests.Session(), "GET", server.url, timeout=5))
+    assert exc.reason == "connection" and exc.transient
+
+
+def test_a_get_follows_a_redirect_on_its_own_origin_only(server):
+    server.script = [faults.redirect("/moved"), faults.json({"here": True})]
+    assert fetch(requests.Session(), "GET", server.url + "/api", timeout=5).json() == {"here": True}
+    assert [s.path for s in server.seen] == ["/api", "/moved"]
+    with FaultServer(host="127.0.0.2") as elsewhere:
+        server.script = [faults.redirect(elsewhere.url + "/steal?token=s3cret")]
+        exc, _ = timed(lambda: fetch(requests.Session(), "GET", server.url, timeout=5))
+        assert exc.reason == "redirect" and exc.status == 302 and "another host" in str(exc)
+        assert "s3cret" not in str(exc) and elsewhere.seen == []
+
+
+def test_a_redirected_post_is_reported_never_replayed_as_a_get(server):
+    server.script = [faults.redirect("/api/v2/silences", 302)]
+    exc, _ = timed(lambda: fetch(requests.Session(), "POST", server.url + "/api/v2/silences", timeout=5,
+                                 body={"x": 1}))
+    assert exc.reason == "redirect" and "a POST" in str(exc) and not exc.transient
+    assert [s.method for s in server.seen] == ["POST"]
+
+
+def test_request_json_names_the_server_and_the_fault_never_the_secret(server):
+    server.default = faults.hang()
+    url = server.url.replace("http://", "http://admin:s3cret@") + "/?api_key=s3cret"
+    with pytest.raises(RemoteError) as err:
+        request_json(requests.Session(), "GET", url, "", server="X", timeout=0.5)
+    assert "s3cret" not in str(err.value) and "cannot reach X at http://127.0.0.1:" in str(err.value)
+    assert err.value.transient
+
+
+def test_printable_hides_terminal_escapes():
+    assert printable("\x1b[2Jboom\n") == "?[2Jboom" and printable("x" * 500, 10) == "x" * 10

@@ -13,13 +13,12 @@ import logging
 import math
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import requests
 
 from slokit import names, promql, queries
-from slokit.http import redact
-from slokit.promapi import QueryError, instant_query
+from slokit.http import new_session, redact
+from slokit.promapi import QueryError, Sample, instant_query
 from slokit.runtime.clock import Clock, system_clock
 from slokit.runtime.decisions import Decisions
 from slokit.runtime.periodic import Periodic
@@ -36,7 +35,7 @@ class PrometheusSource:
         self.config, self.clock = config, clock
         self.decisions = decisions or Decisions()
         self.slos = {(s.service, s.name): s for s in slos}
-        self.session = session or requests.Session()
+        self.session = session or new_session()
         self.headers: dict[str, str] = {}
         if config.auth_header_env and environ.get(config.auth_header_env):
             self.headers["Authorization"] = environ[config.auth_header_env]
@@ -60,20 +59,25 @@ class PrometheusSource:
         result = instant_query(self.config.url, self.query, self.config.timeout, self.headers, self.session)
         try:
             return self._parse(result)
-        except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
-            raise QueryError("garbage", f"unusable answer: {exc}") from exc
+        except ValueError as exc:
+            raise QueryError("garbage", f"unusable answer: {exc}") from None
 
-    def _parse(self, result: list[Any]) -> dict[tuple[str, str], dict[int, float]]:
+    def _parse(self, result: list[Sample]) -> dict[tuple[str, str], dict[int, float]]:
+        """Burn rates per SLO and window; ValueError for a series no recorded rule can have written (a
+        missing or bad window, a negative or infinite ratio): one such series makes the whole answer
+        suspect, so the poll fails and the last good answer holds."""
         out: dict[tuple[str, str], dict[int, float]] = {key: {} for key in self.slos}
         for sample in result:
-            labels = sample["metric"]
-            slo = self.slos.get((labels.get(names.SERVICE), labels.get(names.NAME)))
+            labels = sample.labels
+            slo = self.slos.get((labels.get(names.SERVICE, ""), labels.get(names.NAME, "")))
             if slo is None:
                 continue
-            window = promql.parse_duration(labels[names.WINDOW])
-            ratio = float(sample["value"][1])
+            window = promql.parse_duration(labels.get(names.WINDOW, ""))
+            ratio = sample.value
             if math.isnan(ratio):  # 0/0: no traffic in the window; no burn, as the alerts see it
                 continue
+            if not 0 <= ratio < math.inf:
+                raise ValueError(f"error ratio {ratio:g} for {slo.id} over {labels[names.WINDOW]}")
             out[slo.key][window] = ratio / slo.error_budget
         return out
 
