@@ -46,6 +46,7 @@ def gate(ctx: click.Context, paths: tuple[str, ...], prometheus_url: str, slo_id
       slokit gate slos/ --prometheus http://prometheus:9090 --serve --port 9097
     """
     from slokit import gate as gates
+    from slokit.gate.checks import unsplittable
 
     slos = [s for s in read_specs(paths).slos if not slo_ids or s.id in slo_ids]
     if slo_ids and not slos:
@@ -58,6 +59,9 @@ def gate(ctx: click.Context, paths: tuple[str, ...], prometheus_url: str, slo_id
         _, cli_canary = gates.overrides({k: v for k, v in given.items() if v is not None})
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    if cli_canary and (cannot := unsplittable(slos)):
+        raise click.UsageError(f"--canary/--baseline/--label/--window/--min-requests compare versions, which "
+                               f"{', '.join(cannot)} cannot (events or raw SLIs); choose the others with --slo")
 
     def run(ids: list[str], fields: dict[str, Any]) -> gates.Report:
         chosen = [s for s in slos if not ids or s.id in ids]

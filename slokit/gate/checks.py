@@ -15,6 +15,13 @@ from slokit.spec.gate import Canary, GateSpec, effective
 from slokit.spec.model import SLO
 
 Query = Callable[[str], list[tuple[dict[str, str], float]]]  # PromQL -> [(labels, value)]
+UNSPLITTABLE = ("cannot compare versions: the SLI's own queries (events or raw) cannot be split by a label; "
+                "compare http or latency SLOs only")
+
+
+def unsplittable(slos: Sequence[SLO]) -> list[str]:
+    """Ids of the SLOs a canary comparison cannot cover (events and raw SLIs)."""
+    return [s.id for s in slos if not queries.Objective.of(s).splittable]
 
 
 def _single(query: Query, promql_text: str) -> float | None:
@@ -54,7 +61,12 @@ def burn_check(slo: SLO, spec: GateSpec, query: Query) -> Check:
 
 
 def _side_counts(rows: list[tuple[dict[str, str], float]], label: str) -> dict[str, float]:
-    return {labels.get(label, ""): value for labels, value in rows if not math.isnan(value)}
+    """Counts per label value; NaN is no traffic, and a negative or infinite count is no count at all."""
+    counts = {labels.get(label, ""): value for labels, value in rows if not math.isnan(value)}
+    for name, value in counts.items():
+        if not 0 <= value < math.inf:
+            raise QueryError("garbage", f"{value:g} requests counted for {label}={name!r}")
+    return counts
 
 
 def canary_check(slo: SLO, canary: Canary, query: Query) -> Check:
@@ -76,7 +88,8 @@ def compare(canary: Canary, bad: Mapping[str, float], total: Mapping[str, float]
         t = round(total.get(name, 0.0))
         b = min(max(round(bad.get(name, 0.0)), 0), t)
         value[side] = {"total": t, "bad": b, "ratio": b / t if t else None}
-    short = [s for s in ("canary", "baseline") if value[s]["total"] < canary.min_requests]
+    # No requests is too little whatever min_requests says: there is no ratio to compare.
+    short = [s for s in ("canary", "baseline") if value[s]["total"] < max(1, canary.min_requests)]
     if short:
         detail = ", ".join(f"{s} {value[s]['total']} requests" for s in short)
         return UNDECIDED, (f"too little traffic to compare: {detail} "
@@ -111,11 +124,15 @@ def stop_check(slo: SLO, spec: GateSpec, query: Query) -> Check:
 
 def evaluate(slos: Sequence[SLO], query: Query, canary: Mapping[str, Any] | None = None) -> Report:
     """Every check of every SLO. `canary` fields (from the command line or a webhook) override the specs'
-    canary sections, and add one to http/latency SLOs that have none."""
+    canary sections, and add one to http/latency SLOs that have none; an SLO whose queries cannot be split
+    by version (events, raw) gets an undecided canary check instead: asked for a comparison, the gate never
+    passes without one."""
     checks: list[Check] = []
     for slo in slos:
         spec = effective(slo)
-        if canary and queries.Objective.of(slo).splittable:
+        if canary and not queries.Objective.of(slo).splittable:
+            checks.append(Check(slo.id, "canary", UNDECIDED, UNSPLITTABLE, []))
+        elif canary:
             spec = replace(spec, canary=replace(spec.canary or Canary(), **canary))
         for name, run in _checks(spec):
             asked: list[str] = []  # the queries sent, for the report even when the source fails
