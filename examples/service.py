@@ -9,6 +9,8 @@ its metrics as they are. `/pay` calls a payment gateway (in process, measured as
     curl -X POST 'localhost:8000/admin/gateway?failure_ratio=0.25&latency_ms=0'
 
 Failures are spread evenly (every 4th call for 0.25), not random, so a test or demo sees an exact ratio.
+`/livez`, `/readyz` and `/healthz` are the health probes (docs/health.md); `failure_ratio=1` takes the
+gateway down, which `/healthz` reports as degraded while the service stays ready.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from slokit.health import Health, HealthMiddleware
 from slokit.instrument import Listener, SLOMiddleware, measure
 from slokit.instrument.exposition import scrape_registry
 
@@ -49,10 +52,20 @@ class Gateway:
             raise GatewayError("gateway unavailable")
         return f"charged {amount_cents}"
 
+    async def ping(self) -> None:
+        """The health check: a gateway failing every call is down."""
+        if self.failure_ratio >= 1:
+            raise GatewayError("gateway unavailable")
+
 
 def create_app(service: str = "checkout", *, registry: CollectorRegistry = REGISTRY,
-               listener: Listener | None = None, gateway: Gateway | None = None) -> Starlette:
+               listener: Listener | None = None, gateway: Gateway | None = None,
+               health: Health | None = None) -> Starlette:
     gateway = gateway or Gateway()
+    health = health or Health()
+    # Not critical: every pod shares the gateway, so failing readiness on it would only empty the load
+    # balancer; /pay answers 503 and /healthz says why.
+    health.check("gateway", gateway.ping, critical=False, timeout=0.5)
     charge = measure(service, "gateway.charge", registry=registry)(gateway.charge)
 
     async def pay(request: Request) -> JSONResponse:
@@ -84,7 +97,8 @@ def create_app(service: str = "checkout", *, registry: CollectorRegistry = REGIS
         Route("/metrics", metrics),
     ])
     app.add_middleware(SLOMiddleware, service=service, registry=registry, listener=listener)
-    app.state.gateway = gateway
+    app.add_middleware(HealthMiddleware, health=health)  # added last, so outermost: probes are not traffic
+    app.state.gateway, app.state.health = gateway, health
     return app
 
 

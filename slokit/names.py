@@ -81,6 +81,11 @@ DECISION_TRANSITIONS = "slokit_decision_transitions_total"  # counter {target, f
 RUNTIME_BURN_RATE = "slokit_runtime_burn_rate"  # gauge {slo_service, slo_name, slo_window}
 SOURCE_ERRORS = "slokit_runtime_source_errors_total"  # counter {reason}
 
+# Health probes (slokit.health); readiness changes count in DECISION_TRANSITIONS{target="health:readiness"}.
+HEALTH_READY = "slokit_health_ready"  # gauge: 1 ready (after hysteresis), 0 starting or not ready
+HEALTH_CHECK_UP = "slokit_health_check_up"  # gauge {check}: 1 the last run passed, 0 it failed or timed out
+HEALTH_CHECK_DURATION = "slokit_health_check_duration_seconds"  # gauge {check}: the last run's duration
+
 # Breaker states, as the gauge reports them; switch states in transitions.
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 STATE_VALUE = {CLOSED: 0, OPEN: 1, HALF_OPEN: 2}

@@ -33,7 +33,8 @@ ALLOWED: dict[str, set[str]] = {
     "instrument": {"names", "errors", "http"},
     "runtime": BASE | {"spec", "queries", "instrument"},
     "gate": BASE | {"spec", "queries"},
-    "status": BASE | {"spec", "queries", "instrument", "runtime"},
+    "health": BASE | {"instrument", "runtime"},
+    "status": BASE | {"spec", "queries", "instrument", "runtime", "health"},
     "retry": BASE | {"spec", "instrument", "runtime"},
     "rollout": BASE | {"spec", "queries", "runtime", "gate"},
     "apply": BASE | {"spec", "queries", "generate", "runtime"},
@@ -112,6 +113,7 @@ def test_the_contract_catches_a_wrong_way_import(tmp_path: Path) -> None:
                         "requests_toolbelt"]),
     ("slokit", ["slokit.spec", "slokit.runtime", "slokit.generate", "prometheus_client", "requests"]),
     ("slokit.instrument", ["slokit.spec", "slokit.runtime", "promql_parser"]),
+    ("slokit.health", ["slokit.generate", "slokit.spec.openslo", "starlette", "flask", "httpx"]),
 ])
 def test_a_fresh_import_loads_only_what_it_needs(module: str, absent: list[str]) -> None:
     code = f"import sys, {module}; print(' '.join(m for m in {absent!r} if m in sys.modules))"

@@ -1,7 +1,8 @@
 """The demo's checkout service: examples/service.py's shape (a /pay route calling a payment gateway),
 plus what the runtime adds: /pay calls the gateway through the `payments` breaker and answers from a
 fallback (the charge is queued, 202) while it is open; /recommendations is behind the `recommendations`
-switch. Plain WSGI on the standard library's server, so the demo needs nothing beyond slokit's own
+switch; /livez, /readyz and /healthz are the health probes (in front of the middleware, so probes are not
+traffic). Plain WSGI on the standard library's server, so the demo needs nothing beyond slokit's own
 dependencies.
 """
 
@@ -18,6 +19,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from prometheus_client import CollectorRegistry, make_wsgi_app
 
 from slokit.errors import SlokitError
+from slokit.health import Health, HealthWSGIMiddleware
 from slokit.instrument.routes import Templates
 from slokit.instrument.wsgi import SLOWSGIMiddleware
 from slokit.runtime import BreakerOpen, Runtime
@@ -54,7 +56,8 @@ def _json(start_response: Callable[..., Any], status: str, body: dict[str, Any])
 
 def create_app(runtime: Runtime, board: StatusBoard, gateway: Gateway,
                registry: CollectorRegistry) -> Callable[..., Iterable[bytes]]:
-    """The instrumented WSGI app: middleware -> routes; the status page under /slokit/."""
+    """The instrumented WSGI app: probes -> middleware -> routes; the status page under /slokit/."""
+    health = board.health = board.health or Health(runtime)
     payments = runtime.breaker("payments")
     status_page = status_wsgi(board)
     metrics: Callable[..., Iterable[bytes]] = make_wsgi_app(registry)
@@ -78,11 +81,13 @@ def create_app(runtime: Runtime, board: StatusBoard, gateway: Gateway,
             return metrics(environ, start_response)
         if path == STATUS_PREFIX or path.startswith(STATUS_PREFIX + "/"):
             environ = {**environ, "SCRIPT_NAME": STATUS_PREFIX, "PATH_INFO": path[len(STATUS_PREFIX):]}
+            health.result()  # no kubelet probes the demo: the page's reader refreshes the probes (cached)
             return status_page(environ, start_response)
         return _json(start_response, "404 Not Found", {"error": "no such route"})
 
-    return SLOWSGIMiddleware(app, service="checkout", registry=registry, listener=board.listener(),
-                             route=Templates([*ROUTES, STATUS_PREFIX + "/", STATUS_PREFIX + "/{page}"]).wsgi())
+    measured = SLOWSGIMiddleware(app, service="checkout", registry=registry, listener=board.listener(),
+                                 route=Templates([*ROUTES, STATUS_PREFIX + "/", STATUS_PREFIX + "/{page}"]).wsgi())
+    return HealthWSGIMiddleware(measured, health)
 
 
 class _Server(ThreadingMixIn, WSGIServer):

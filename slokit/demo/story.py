@@ -138,7 +138,8 @@ class Timeline:
                      "(the CheckoutAvailability page alert's condition)", "red", bold=True)
         hold = next((r.hold for r in self.runtime.policy.rules if t.target in r.targets), 0.0)
         why = {"policy": f"policy: {t.slo} burns {_burns(t.burn)} > {t.threshold:g}x",
-               "policy_recovered": f"policy recovered: {_burns(t.burn)} < {t.threshold:g}x for {hold:g}s"}
+               "policy_recovered": f"policy recovered: {_burns(t.burn)} < {t.threshold:g}x for {hold:g}s",
+               } if t.threshold is not None else {}  # health:readiness and other transitions have no threshold
         degraded = t.to_state in ("open", "off")
         verb = {"breaker": "breaker", "switch": "switch"}.get(kind, kind)
         self.say(f"{verb} {name}: {t.from_state} -> {t.to_state}  ({why.get(t.reason, t.reason)})",

@@ -12,7 +12,7 @@ import collections
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slokit import windows
 from slokit.instrument.core import Listener
@@ -22,6 +22,9 @@ from slokit.runtime.periodic import Periodic
 from slokit.runtime.runtime import Runtime
 from slokit.spec.model import SLO, EventsSLI, HttpSLI, LatencySLI, RawSLI
 from slokit.status.budget import BudgetLedger
+
+if TYPE_CHECKING:
+    from slokit.health import Health
 
 TIERS = ("ok", "ticket", "page")  # in rising order of urgency
 
@@ -84,8 +87,10 @@ def slo_row(slo: SLO, burn: dict[int, float] | None, budget: float | None) -> di
 class StatusBoard:
     """The runtime's state for people: snapshot() now, plus a sampled history of burn and budget."""
 
-    def __init__(self, runtime: Runtime, slos: Sequence[SLO], keep: int = 300, title: str = "slokit status"):
+    def __init__(self, runtime: Runtime, slos: Sequence[SLO], keep: int = 300, title: str = "slokit status",
+                 health: Health | None = None):
         self.runtime, self.slos, self.title = runtime, tuple(slos), title
+        self.health = health  # its last probe result is shown; the page runs no checks itself
         self.clock = runtime.clock
         self.started = self.clock()
         self.ledger = BudgetLedger(self.clock)
@@ -154,5 +159,10 @@ class StatusBoard:
                      "override": s["override"], "last": self._last(f"switch:{n}")}
                     for n, s in rt.switches.state().items()]
         recent = [t.as_json() for t in list(rt.decisions.recent)[-transitions:]][::-1]
-        return {"title": self.title, "time": round(self.clock(), 3), "started": round(self.started, 3),
-                "slos": rows, "breakers": breakers, "switches": switches, "transitions": recent}
+        snapshot = {"title": self.title, "time": round(self.clock(), 3), "started": round(self.started, 3),
+                    "slos": rows, "breakers": breakers, "switches": switches, "transitions": recent}
+        if self.health is not None:
+            report = self.health.last()
+            snapshot["health"] = report.as_json() if report else {"status": "unknown", "state": "unknown",
+                                                                  "output": "not probed yet", "checks": {}}
+        return snapshot

@@ -22,6 +22,7 @@ th{font-weight:600;color:#5b6570;font-size:.85rem}
 .state-half_open{background:#fff1cc;color:#7a5300} .why{color:#5b6570;font-size:.85rem}
 svg{background:#fff;border:1px solid #e3e6ea} .charts{display:flex;gap:.8rem;flex-wrap:wrap}
 .charts figure{margin:0} figcaption{font-size:.8rem;color:#5b6570}
+.health-pass{background:#e3f4e8;color:#13622e}.health-warn{background:#fff1cc;color:#7a5300}.health-fail{background:#fde0de;color:#9d1c13}.health-unknown{background:#eceef1;color:#5b6570}
 """  # noqa: E501 - one CSS rule per line, as the page sends it
 
 REFRESH = """
@@ -103,6 +104,28 @@ def _why(last: dict[str, Any] | None, started: float) -> str:
             f'{escape(last["reason"])}{slo}{" · " + escape(burn) if burn else ""}{threshold}</span>')
 
 
+def _health(health: dict[str, Any] | None, started: float) -> str:
+    """The probes' last answer: readiness, then each component (the /healthz document)."""
+    if health is None:
+        return ""
+    status, state = str(health.get("status")), str(health.get("state"))
+    since = f' · since t+{health["since"] - started:.1f}s' if isinstance(health.get("since"), int | float) else ""
+    rows = [f'<tr class="readiness" data-state="{escape(state)}" data-status="{escape(status)}"><td><b>readiness</b>'
+            f'</td><td><span class="badge health-{escape(status)}">{escape(state)}</span></td>'
+            f'<td>{escape(str(health.get("output", "")))}<span class="why">{since}</span></td></tr>']
+    for key, entries in health.get("checks", {}).items():
+        for c in entries:
+            value = c.get("observedValue")
+            seen = f'{value:g}{c.get("observedUnit", "")}' if isinstance(value, int | float) else str(value or "")
+            rows.append(f'<tr class="component" data-component="{escape(key)}" data-status="{escape(c["status"])}">'
+                        f'<td>{escape(key)} <span class="why">{escape(c["componentType"])}'
+                        f'{", critical" if c.get("critical") else ""}</span></td>'
+                        f'<td><span class="badge health-{escape(c["status"])}">{escape(c["status"])}</span></td>'
+                        f'<td>{escape(seen)} <span class="why">{escape(c.get("output", ""))}</span></td></tr>')
+    return ('<h2>Health probes</h2><table id="health"><thead><tr><th>/healthz</th><th>status</th><th>observed, '
+            f'why</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
+
+
 def render(snapshot: dict[str, Any]) -> str:
     """The whole page for one snapshot."""
     started, now = snapshot["started"], snapshot["time"]
@@ -146,5 +169,6 @@ def render(snapshot: dict[str, Any]) -> str:
 <h2>Degrade switches</h2>
 <table id="switches"><thead><tr><th>switch</th><th>state</th><th>last transition and why</th></tr></thead>
 <tbody>{switches or empty}</tbody></table>
+{_health(snapshot.get("health"), started)}
 </main><script>{REFRESH}</script></body></html>
 """
