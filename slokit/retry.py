@@ -7,6 +7,9 @@
     @retrying(policy, retry_on=(ConnectionError,))                              # any idempotent function
     def fetch_rates(): ...
 
+    payments = RetryPolicy("payments", idempotency_keys=True)                  # the server dedupes by key
+    session.mount("https://payments/", RetryAdapter(payments))                 # so a POST can be retried
+
 Why each rule:
 - Fixed retries multiply load by 1 + N exactly when the dependency is down (retry storms). A *retry budget*
   (Finagle's RetryBudget; gRPC's retry throttling is the token-bucket form of the same idea) lets retries be
@@ -15,7 +18,10 @@ Why each rule:
 - Exponential backoff with *full jitter* (sleep uniform(0, min(cap, base * 2^n))) spreads the retries of
   many clients instead of synchronising them.
 - Only idempotent methods, or calls carrying an `Idempotency-Key`, are retried: a retried POST may charge
-  twice.
+  twice. With `idempotency_keys=True` (for a dependency that deduplicates on the key, docs/delivery.md)
+  every non-idempotent call without one gets a key, made once per call and sent on every attempt, so the
+  server sees one effect however often the call is retried; a keyed call's 409 (the first attempt is still
+  being processed, as the IETF draft says) is retried too.
 - No retries while the dependency's breaker is open (or half-open, probing) or its SLO burns at page level:
   the retry would only add load to what is already failing.
 - `Retry-After` (seconds or an HTTP date) is honoured; one longer than `max_retry_after` is not waited for:
@@ -31,8 +37,9 @@ import inspect
 import random
 import threading
 import time
+import uuid
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
@@ -48,6 +55,8 @@ from slokit.runtime.ring import Ring
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 IDEMPOTENCY_KEY = "idempotency-key"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IN_PROGRESS = 409  # a keyed call is still being processed by an earlier attempt: retry it (the IETF draft)
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 
@@ -108,6 +117,15 @@ class RetryBudget:
 _counters: weakref.WeakKeyDictionary[CollectorRegistry, Counter] = weakref.WeakKeyDictionary()
 
 
+def new_key() -> str:
+    """A fresh Idempotency-Key value: a random UUID as a structured-field string (quoted), as the draft asks."""
+    return f'"{uuid.uuid4()}"'
+
+
+def has_key(headers: Mapping[str, str] | None) -> bool:
+    return any(k.lower() == IDEMPOTENCY_KEY for k in headers or {})
+
+
 def _retries_counter(registry: CollectorRegistry) -> Counter:
     counter = _counters.get(registry)
     if counter is None:
@@ -130,6 +148,7 @@ class RetryPolicy:
     breaker: Any = None  # a slokit.runtime.Breaker (or anything with `.state`): no retries unless closed
     burning: Callable[[], bool] | None = None  # True while the dependency's SLO burns at page level
     max_retry_after: float = 30.0
+    idempotency_keys: bool = False  # the dependency deduplicates on Idempotency-Key: key non-idempotent calls
     registry: CollectorRegistry = REGISTRY
     sleep: Callable[[float], None] = time.sleep
     rand: Callable[[], float] = random.random
@@ -146,6 +165,12 @@ class RetryPolicy:
         into the label then)."""
         self.budget.request()
         return Attempts(self, peer, method, headers, to_peer)
+
+    def add_key(self, method: str, headers: MutableMapping[str, str]) -> None:
+        """With `idempotency_keys`, give a non-idempotent call that has none its key: once, before the first
+        attempt, so every attempt sends the same one."""
+        if self.idempotency_keys and method.upper() not in self.methods and not has_key(headers):
+            headers[IDEMPOTENCY_HEADER] = new_key()
 
     def _refusal(self, retry: int, idempotent: bool) -> str | None:
         if not idempotent:
@@ -171,12 +196,16 @@ class Attempts:
         self.policy, self.peer, self.method, self.headers, self.to_peer = policy, peer, method, headers, to_peer
         self.retries = 0
 
+    @property
+    def keyed(self) -> bool:
+        """Does the call carry an Idempotency-Key (the server deduplicates its attempts)?"""
+        return has_key(self.headers)
+
     def next_delay(self, retry_after: str | None = None) -> float | None:
         p = self.policy
         if self.to_peer is not None:
             self.peer, self.to_peer = self.to_peer(self.peer), None
-        idempotent = self.method.upper() in p.methods or any(k.lower() == IDEMPOTENCY_KEY for k in self.headers or {})
-        decision = p._refusal(self.retries, idempotent)
+        decision = p._refusal(self.retries, self.method.upper() in p.methods or self.keyed)
         delay = p.backoff.delay(self.retries, p.rand)
         if decision is None and retry_after:
             wait = parse_retry_after(retry_after)
@@ -233,6 +262,7 @@ class RetryAdapter(BaseAdapter):
         self.inner = inner if inner is not None else HTTPAdapter(max_retries=0)
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        self.policy.add_key(request.method or "GET", request.headers)
         attempts = self.policy.start(request.url or "", request.method or "GET", request.headers, url_peer)
         return run(attempts, lambda: self.inner.send(request, *args, **kwargs),
                    (requests.ConnectionError, requests.Timeout), _discard)
@@ -267,6 +297,7 @@ if httpx is not None:
             self.inner = inner if inner is not None else httpx.HTTPTransport()
 
         def handle_request(self, request: httpx.Request) -> httpx.Response:
+            self.policy.add_key(request.method, request.headers)
             attempts = self.policy.start(str(request.url), request.method, request.headers, url_peer)
             return run(attempts, lambda: self.inner.handle_request(request), _HTTPX_ERRORS, httpx.Response.close)
 
@@ -281,6 +312,7 @@ if httpx is not None:
             self.inner = inner if inner is not None else httpx.AsyncHTTPTransport()
 
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            self.policy.add_key(request.method, request.headers)
             attempts = self.policy.start(str(request.url), request.method, request.headers, url_peer)
             return await run_async(attempts, lambda: self.inner.handle_async_request(request), _HTTPX_ERRORS,
                                    httpx.Response.aclose)
@@ -295,7 +327,9 @@ def _delay_after(attempts: Attempts, result: Any) -> float | None:
     """The wait before retrying an answer, or None to hand it back (not retryable, or the retry is refused).
     Only HTTP responses can be retryable answers; a function's return value is a success."""
     code = getattr(result, "status_code", None)
-    if not isinstance(code, int) or code not in attempts.policy.statuses:
+    if not isinstance(code, int):
+        return None
+    if code not in attempts.policy.statuses and not (code == IN_PROGRESS and attempts.keyed):
         return None
     return attempts.next_delay(result.headers.get("Retry-After"))
 
@@ -340,21 +374,33 @@ async def run_async(attempts: Attempts, send: Callable[[], Awaitable[T]], errors
 # -- any function ----------------------------------------------------------------------------------------
 
 def retrying(policy: RetryPolicy, retry_on: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError),
-             idempotent: bool = True, name: str | None = None) -> Callable[[F], F]:
-    """Retry a sync or async function on `retry_on` exceptions by `policy` (declare `idempotent` honestly)."""
+             idempotent: bool = True, name: str | None = None, key: str | None = None) -> Callable[[F], F]:
+    """Retry a sync or async function on `retry_on` exceptions by `policy` (declare `idempotent` honestly).
+
+    `key` names a keyword argument that carries an idempotency key to the server: the caller's value, or a
+    new one (a UUID) made once per call; every attempt gets the same, so a non-idempotent call is retried.
+    """
     method = "GET" if idempotent else "POST"
+
+    def keyed(kwargs: dict[str, Any]) -> Mapping[str, str] | None:
+        if key is None:
+            return None
+        if kwargs.get(key) is None:
+            kwargs[key] = str(uuid.uuid4())
+        return {IDEMPOTENCY_HEADER: kwargs[key]}
 
     def wrap(fn: F) -> F:
         peer = name or str(getattr(fn, "__qualname__", "function"))
         if inspect.iscoroutinefunction(fn):
             @functools.wraps(fn)
             async def call_async(*args: Any, **kwargs: Any) -> Any:
-                return await run_async(policy.start(peer, method), lambda: fn(*args, **kwargs), retry_on)
+                attempts = policy.start(peer, method, keyed(kwargs))
+                return await run_async(attempts, lambda: fn(*args, **kwargs), retry_on)
             return call_async  # type: ignore[return-value]
 
         @functools.wraps(fn)
         def call(*args: Any, **kwargs: Any) -> Any:
-            return run(policy.start(peer, method), lambda: fn(*args, **kwargs), retry_on)
+            return run(policy.start(peer, method, keyed(kwargs)), lambda: fn(*args, **kwargs), retry_on)
         return call  # type: ignore[return-value]
 
     return wrap
