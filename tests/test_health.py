@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 import requests
+from click.testing import CliRunner
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -28,6 +29,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from examples.service import create_app as example_app
+from slokit.cli import main
 from slokit.demo.service import Gateway, create_app, serve
 from slokit.demo.story import SPEC
 from slokit.health import Health, HealthMiddleware
@@ -349,6 +351,12 @@ def test_the_demo_serves_the_probes_and_its_status_page_shows_them() -> None:
         assert 'data-component="payments:state" data-status="warn"' in page
         metrics = requests.get(served.url + "/metrics", timeout=5).text
         assert "slokit_health_ready 1.0" in metrics and 'route="/readyz"' not in metrics
+        console = CliRunner().invoke(main, ["status", "--url", served.url + "/slokit/"])
+        assert console.exit_code == 0, console.output
+        lines = console.output.splitlines()
+        assert any(line.startswith("readiness") and "ready (warn)" in line for line in lines)
+        assert any(line.startswith("payments:state") and "warn" in line and "open: held open by the policy" in line
+                   for line in lines)
     finally:
         served.stop()
 

@@ -123,7 +123,7 @@ def _burn_cell(w: dict[str, Any]) -> str:
 
 
 def render(snapshot: dict[str, Any]) -> str:
-    """The snapshot as three tables: SLOs, breakers, switches."""
+    """The snapshot as tables: SLOs, breakers, switches (and the health probes, when the service has them)."""
     started = _number(snapshot.get("started")) or 0.0
     slo_rows = [["SLO", "OBJECTIVE", "SLI (errors)", "BUDGET", "STATE", "BURN PER WINDOW"]]
     for r in _items(snapshot.get("slos")):
@@ -141,5 +141,21 @@ def render(snapshot: dict[str, Any]) -> str:
             out.append(_columns([[kind, "STATE", "LAST TRANSITION"]]
                                 + [[_text(i.get("name")), _text(i.get("state")), _last(i.get("last"), started)]
                                    for i in items]))
+    if isinstance(health := snapshot.get("health"), dict):
+        out.append(_columns(_health_rows(health)))
     out.append("burn marks: ! above a ticket factor, !! above a page factor")
     return "\n\n".join(out)
+
+
+def _health_rows(health: dict[str, Any]) -> list[list[str]]:
+    """The health probes' last answer (the /healthz document): readiness, then each component."""
+    rows = [["PROBE", "STATUS", "OBSERVED", "WHY"],
+            ["readiness", f"{_text(health.get('state'))} ({_text(health.get('status'))})", "",
+             _text(health.get("output", ""))]]
+    checks = health.get("checks")
+    for key, entries in checks.items() if isinstance(checks, dict) else ():
+        for c in _items(entries):
+            value, unit = c.get("observedValue"), c.get("observedUnit")
+            seen = "" if value is None else f"{_text(value)}{_text(unit) if unit else ''}"
+            rows.append([_text(key), _text(c.get("status")), seen, _text(c.get("output", ""))])
+    return rows
