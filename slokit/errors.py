@@ -67,5 +67,6 @@ class RemoteError(SlokitError):
 
     @property
     def refused(self) -> bool:
-        """The server said our request or credentials are wrong (4xx but 429): fix the input, do not retry."""
-        return 400 <= self.status < 500 and self.status != 429
+        """The server said our request, credentials or URL are wrong (4xx but 429; or a redirect, which
+        slokit.http never follows for a write or to another host): fix the input, do not retry."""
+        return 300 <= self.status < 500 and self.status != 429

@@ -293,7 +293,7 @@ def request_json(session: requests.Session, method: str, base: str, path: str, *
         answer = fetch(session, method, base + path, timeout=timeout, body=body)
     except Fault as exc:
         verb = "reach" if exc.reason in ("timeout", "connection") else "use"
-        raise error(f"{method} {path}: cannot {verb} {server} at {where}: {exc}", exc.status,
+        raise error(f"cannot {verb} {server} at {where}: {exc}", exc.status,
                     transient=exc.transient) from None
     status = answer.status_code
     if status >= 400:

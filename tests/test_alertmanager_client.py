@@ -72,11 +72,25 @@ def client(url: str, env: dict[str, str] | None = None, **kwargs) -> tuple[Clien
 
 
 def test_5xx_is_retried_with_exponential_backoff(server):
-    server.script = [(503, "unavailable"), (500, "boom"), (200, {"silenceID": "abc"})]
+    server.script = [(503, "unavailable"), (500, "boom"), (200, [])]
     c, waits = client(server.url)
-    assert c.request("POST", "/api/v2/silences", {"x": 1}) == {"silenceID": "abc"}
+    assert c.silences() == []
     assert waits == [0.5, 1.0]
-    assert [r["body"] for r in server.seen] == [{"x": 1}] * 3
+    assert [r["method"] for r in server.seen] == ["GET"] * 3
+
+
+def test_a_failed_post_is_retried_only_after_reading_that_it_was_not_stored(server):
+    body = {"matchers": [{"name": "a", "value": "b", "isRegex": False}], "startsAt": "2026-11-23T19:00:00Z",
+            "endsAt": "2026-11-23T21:00:00Z"}
+    server.script = [(500, "boom"), (200, []), (200, {"silenceID": "abc"})]
+    c, waits = client(server.url)
+    assert c.create(body) == {"silenceID": "abc"}
+    assert [r["method"] for r in server.seen] == ["POST", "GET", "POST"] and waits == [0.5]
+    stored = {**body, "id": "kept", "status": {"state": "active"}}
+    server.seen.clear()
+    server.script = [(503, "stored, then failed"), (200, [stored])]
+    assert c.create(body) == {"silenceID": "kept", "recovered": True}
+    assert [r["method"] for r in server.seen] == ["POST", "GET"]  # not posted twice
 
 
 def test_429_is_retried_like_5xx(server):
@@ -118,8 +132,8 @@ def test_connection_refused_is_retried_and_the_message_hides_credentials():
     c, waits = client(f"http://admin:{SECRET}@127.0.0.1:{port}/prefix", attempts=2)
     with pytest.raises(AlertmanagerError) as err:
         c.silences()
-    assert str(err.value) == (f"cannot reach Alertmanager at http://127.0.0.1:{port}/prefix: ConnectionError "
-                              "(gave up after 2 attempts)")
+    assert str(err.value) == (f"cannot reach Alertmanager at http://127.0.0.1:{port}/prefix: refused or dropped "
+                              "the connection (gave up after 2 attempts)")
     assert waits == [0.5]
     assert SECRET not in repr(c)
 

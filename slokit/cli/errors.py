@@ -22,7 +22,7 @@ EXIT_CODES = (
     (OK, "success; the gate passed"),
     (FAILED, "a check failed: gate fail, `generate --check` drift, a dashboard failed to apply, a rollout stopped"),
     (INVALID, "invalid input or usage: specs, policies, event files, flags, settings; a server refused the "
-              "request (4xx: credentials, URL)"),
+              "request (4xx: credentials, URL) or redirected it where slokit does not follow"),
     (UNDECIDED, "cannot decide: the gate is undecided, or Prometheus, Grafana or Alertmanager could not be "
                 "reached, failed or answered garbage"),
 )

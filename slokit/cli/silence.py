@@ -12,6 +12,7 @@ from slokit import promql
 from slokit.apply import alertmanager as silences
 from slokit.cli.common import read_specs
 from slokit.errors import ConfigError
+from slokit.http import printable
 from slokit.spec.alertmanager import Group
 
 
@@ -36,6 +37,8 @@ _spec_option = click.option("-s", "--spec", "specs", multiple=True, required=Tru
                             help="Spec file or folder declaring the silence groups (repeatable).")
 _url_option = click.option("--url", envvar=silences.ENV_URL,
                            help=f"Alertmanager base URL [env: {silences.ENV_URL}].")
+_timeout_option = click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(min=0.1),
+                               help="Seconds per request, all of it (a server that drips or hangs is cut off).")
 
 
 def _silence_group(specs: tuple[str, ...], name: str | None) -> list[Group]:
@@ -58,7 +61,10 @@ def _run(actions: list[silences.Action], client: silences.Client | None) -> None
             click.echo(f"would {action.method} {action.path}{body}  # {action.why}")
         else:
             answer = client.send(action)
-            created = f" -> {answer['silenceID']}" if isinstance(answer, dict) and "silenceID" in answer else ""
+            created = f" -> {printable(str(answer['silenceID']), 80)}" if isinstance(answer, dict) and \
+                "silenceID" in answer else ""
+            if isinstance(answer, dict) and answer.get("recovered"):
+                created += " (stored, though Alertmanager's first answer was lost)"
             click.echo(f"{action.why}{created}")
 
 
@@ -70,17 +76,18 @@ def _run(actions: list[silences.Action], client: silences.Client | None) -> None
 @click.option("--author", default=lambda: os.environ.get("USER") or "slokit", show_default="$USER",
               help="createdBy of the silences.")
 @_url_option
+@_timeout_option
 @click.option("--dry-run", is_flag=True, help="Print the silences that would be created; send nothing (with a URL, "
                                               "existing silences are read to show which would be reused).")
 def silence_add(group: str, specs: tuple[str, ...], duration: str, comment: str, author: str, url: str | None,
-                dry_run: bool) -> None:
+                timeout: float, dry_run: bool) -> None:
     """Silence GROUP's alerts for --duration; re-running reuses (or extends) an identical active silence."""
     try:
         length = timedelta(seconds=promql.parse_duration(duration))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--duration") from None
     [target] = _silence_group(specs, group)
-    client = silences.Client.from_env(url) if url or not dry_run else None
+    client = silences.Client.from_env(url, timeout=timeout) if url or not dry_run else None
     # A dry run with a URL still reads the existing silences (a GET), so it shows what a real run would do.
     existing = client.silences() if client else []
     actions = silences.plan_add(target, existing, datetime.now(UTC), length, author, comment)
@@ -91,28 +98,31 @@ def silence_add(group: str, specs: tuple[str, ...], duration: str, comment: str,
 @click.argument("group", required=False)
 @_spec_option
 @_url_option
+@_timeout_option
 @click.option("--all", "show_all", is_flag=True, help="Also list expired silences.")
-def silence_list(group: str | None, specs: tuple[str, ...], url: str | None, show_all: bool) -> None:
+def silence_list(group: str | None, specs: tuple[str, ...], url: str | None, timeout: float, show_all: bool) -> None:
     """List the silences of GROUP (or of every group): id, state, end, group, matchers, comment."""
     targets = _silence_group(specs, group)
-    existing = silences.Client.from_env(url).silences()
+    existing = silences.Client.from_env(url, timeout=timeout).silences()
     for target in targets:
         for matchers in target.silences():
             for s in silences.matching(existing, matchers, live_only=not show_all):
                 text = ", ".join(m.text() for m in matchers)
-                click.echo(f"{s['id']}  {s['status']['state']:<8} until {s['endsAt']}  {target.name}  "
-                           f"{{{text}}}  {s.get('comment', '')}")
+                shown = [printable(str(s.get(k, "")), 200) for k in ("id", "endsAt", "comment")]
+                click.echo(f"{shown[0]}  {printable(s['status']['state'], 20):<8} until {shown[1]}  {target.name}  "
+                           f"{{{text}}}  {shown[2]}")
 
 
 @silence.command("expire")
 @click.argument("group")
 @_spec_option
 @_url_option
+@_timeout_option
 @click.option("--dry-run", is_flag=True, help="Print the silences that would be expired; expire nothing.")
-def silence_expire(group: str, specs: tuple[str, ...], url: str | None, dry_run: bool) -> None:
+def silence_expire(group: str, specs: tuple[str, ...], url: str | None, timeout: float, dry_run: bool) -> None:
     """Expire GROUP's active and pending silences (alerts notify again)."""
     [target] = _silence_group(specs, group)
-    client = silences.Client.from_env(url)
+    client = silences.Client.from_env(url, timeout=timeout)
     actions = silences.plan_expire(target, client.silences())
     _run(actions, None if dry_run else client)
     if not actions:
