@@ -3,19 +3,21 @@
 The examples' goldens (dashboards/*.json) are checked in test_dashboards_generate.py; here a spec with
 the awkward cases (periods from 1d to 90d, error budgets that C's and jsonnet's `%g` print differently,
 raw and events SLIs, non-ASCII text) is checked against digests of the files slokit wrote before the
-dashboards were made fast (tests/data/dashboards/varied.sha256).
+dashboards were made fast (tests/data/dashboards/varied.sha256): with every installed jsonnet engine, in
+batches in worker processes, and rendered by orjson or json.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slokit.generate import dashboards
+from slokit.generate import dashboards, jsonnet
 from slokit.spec import load
 from tests.conftest import ROOT
 
@@ -31,8 +33,23 @@ def expected() -> dict[str, str]:
     return {name: digest for digest, name in (line.split("  ") for line in lines)}
 
 
-def test_varied_dashboards_are_byte_identical_to_the_recorded_ones():
-    assert digests(dashboards.files(load([str(DATA / "varied.yml")]).slos)) == expected()
+@pytest.mark.parametrize("engine", [e for e in jsonnet.ENGINES if importlib.util.find_spec(e)])
+def test_varied_dashboards_are_byte_identical_to_the_recorded_ones_with_every_engine(engine):
+    assert digests(dashboards.files(load([str(DATA / "varied.yml")]).slos, engine=engine)) == expected()
+
+
+def test_batches_in_worker_processes_give_the_same_bytes(monkeypatch):
+    monkeypatch.setattr(jsonnet, "BATCH", 1)  # three batches, two workers
+    assert digests(dashboards.files(load([str(DATA / "varied.yml")]).slos, workers=2)) == expected()
+
+
+def test_rendering_matches_json_dumps_for_numbers_orjson_prints_differently():
+    dashboard = {"a": [1e-05, 0.00012, 1e16, 2.5e-300, 12345678901234567890, -0.0, 0.5, 7], "é": "\u2028\x1f"}
+    assert not jsonnet._plain(dashboard)
+    reference = json.dumps(dashboard, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    assert dashboards.render(dashboard) == reference
+    plain = {"b": [0.0001, 0.999, 14.4, 2 ** 62], "a": {"nested": [], "x": {}}}
+    assert dashboards.render(plain) == json.dumps(plain, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def reference_g(values: list[float]) -> list[str]:

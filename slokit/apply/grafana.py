@@ -3,7 +3,10 @@
 Only changed dashboards are written (compared by uid with what Grafana holds), so `apply` can run on
 every deploy without bumping dashboard versions. The URL and token come from GRAFANA_URL and
 GRAFANA_TOKEN; the token is never printed, and user:password in the URL is left out of messages.
-(Annotations for runtime decisions are posted by slokit.runtime.annotations, which needs no grafana-client.)
+grafana-client builds the requests and reads the statuses; slokit.http carries them (`_Transport`), so
+Grafana gets the same total deadline, bounded answers and redirect rules as every other server, and each
+answer's shape is checked before it is used. (Annotations for runtime decisions are posted by
+slokit.runtime.annotations, which needs no grafana-client.)
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +25,7 @@ from grafana_client.client import GrafanaException, GrafanaServerError, GrafanaT
 
 from slokit.errors import ConfigError, InputError, Problem, RemoteError
 from slokit.generate.dashboards import render
-from slokit.http import DEFAULT_RETRY, Retry, http_url, retrying
+from slokit.http import DEFAULT_RETRY, Answer, Fault, Retry, fetch, http_url, new_session, printable, redact, retrying
 
 DEFAULT_FOLDER = "SLOs"
 DEFAULT_FOLDER_UID = "slokit"
@@ -60,7 +63,39 @@ def connect(url: str | None = None, token: str | None = None, timeout: float = 1
     if not urlsplit(url).path.endswith("/"):
         url += "/"  # grafana-client appends "api" to the path: a sub-path needs its slash
     api: GrafanaApi = GrafanaApi.from_url(url, credential=token, timeout=timeout)
+    api.client.s = _Transport(api.client.s.headers, redact(url))  # type: ignore[assignment]  # duck-typed session
     return api
+
+
+class _Headers:
+    """What grafana-client's auth objects (token, basic) are given: they only set headers."""
+
+    def __init__(self, headers: dict[str, str]):
+        self.headers = headers
+
+
+class _Transport:
+    """Stands in for grafana-client's HTTP session: the same `request` call, carried by slokit.http."""
+
+    def __init__(self, headers: Mapping[str, str], where: str):
+        self.headers, self.where = dict(headers), where
+        self.session = new_session()
+
+    def request(self, method: str, url: str, json: Any = None, data: Any = None, params: Any = None,
+                headers: Mapping[str, str] | None = None, auth: Any = None, verify: bool = True,
+                timeout: float | tuple[float, float] = 10.0) -> Answer:
+        if data is not None:
+            raise TypeError("slokit sends Grafana JSON bodies only")
+        sent = {**self.headers, **(headers or {})}
+        if auth is not None:
+            sent = auth(_Headers(sent)).headers
+        self.session.verify = verify
+        seconds = sum(timeout) if isinstance(timeout, tuple) else timeout
+        try:
+            return fetch(self.session, method.upper(), url, timeout=seconds, params=params, headers=sent, body=json)
+        except Fault as exc:
+            verb = "reach" if exc.reason in ("timeout", "connection") else "use"
+            raise GrafanaError(f"cannot {verb} Grafana at {self.where}: {exc}", exc.status, exc.transient) from None
 
 
 def _explain(exc: GrafanaException, what: str) -> GrafanaError:
@@ -72,7 +107,16 @@ def _explain(exc: GrafanaException, what: str) -> GrafanaError:
                             f"dashboards:write and folders:create)", 403)
     if status == 404:
         return GrafanaError(f"{what}: 404 Not Found: is GRAFANA_URL Grafana's root URL, with its sub-path?", 404)
-    return GrafanaError(f"{what}: {exc.message}", status or 0)
+    return GrafanaError(f"{what}: {printable(str(exc.message), 300)}", status or 0)
+
+
+def _shaped(answer: Any, what: str, kind: type, key: str | None = None) -> Any:
+    """`answer` if it is a `kind` (with a string `key`, for an object); GrafanaError saying it is not."""
+    keyed = key is None or (isinstance(answer, dict) and isinstance(answer.get(key), str))
+    if not isinstance(answer, kind) or not keyed:
+        wanted = f"a JSON {'object' if kind is dict else 'list'}" + (f" with a {key!r}" if key else "")
+        raise GrafanaError(f"{what}: Grafana answered something that is not {wanted}")
+    return answer
 
 
 def call(what: str, fn: Callable[..., Any], *args: Any, retry: Retry = DEFAULT_RETRY) -> Any:
@@ -81,13 +125,18 @@ def call(what: str, fn: Callable[..., Any], *args: Any, retry: Retry = DEFAULT_R
     def once() -> Any:
         try:
             return fn(*args)
+        except GrafanaError as exc:  # from _Transport: no complete answer
+            hint = "; is GRAFANA_URL right and Grafana up?" if exc.transient else ""
+            raise GrafanaError(f"{what}: {exc}{hint}", exc.status, exc.transient) from None
         except (GrafanaServerError, GrafanaTimeoutError, OSError) as exc:  # OSError: refused, reset, DNS
-            reason = exc.message if isinstance(exc, GrafanaException) else (
+            reason = printable(exc.message, 300) if isinstance(exc, GrafanaException) else (
                 f"cannot reach Grafana ({type(exc).__name__}); is GRAFANA_URL right and Grafana up?")
             status = getattr(exc, "status_code", 0) or 0
             raise GrafanaError(f"{what}: {reason}", status, transient=True) from None
         except GrafanaException as exc:
             raise _explain(exc, what) from None
+        except ValueError:  # grafana-client reading an answer that is not JSON
+            raise GrafanaError(f"{what}: Grafana answered something that is not JSON") from None
 
     return retrying(once, retry)
 
@@ -96,18 +145,20 @@ def ensure_folder(api: GrafanaApi, title: str, uid: str, dry_run: bool = False,
                   retry: Retry = DEFAULT_RETRY) -> tuple[str, str]:
     """(folder uid, what happened): found by uid, else by title, else created (not in a dry run).
     Raises GrafanaError when the folder cannot be used: the run stops."""
+    what = f"GET folder {uid}"
     try:
-        return str(call(f"GET folder {uid}", api.folder.get_folder, uid, retry=retry)["uid"]), "exists"
+        return _shaped(call(what, api.folder.get_folder, uid, retry=retry), what, dict, "uid")["uid"], "exists"
     except GrafanaError as exc:
         if exc.status != 404:
             raise
-    folders = call("GET folders", api.folder.get_all_folders, retry=retry)
-    same = [f for f in folders if f.get("title") == title]
+    folders = _shaped(call("GET folders", api.folder.get_all_folders, retry=retry), "GET folders", list)
+    same = [f for f in folders if isinstance(f, dict) and f.get("title") == title and isinstance(f.get("uid"), str)]
     if same:
-        return str(same[0]["uid"]), "exists"
+        return same[0]["uid"], "exists"
     if dry_run:
         return uid, "would create"
-    return str(call(f"POST folder {title!r}", api.folder.create_folder, title, uid, retry=retry)["uid"]), "created"
+    what = f"POST folder {title!r}"
+    return _shaped(call(what, api.folder.create_folder, title, uid, retry=retry), what, dict, "uid")["uid"], "created"
 
 
 def comparable(dashboard: dict[str, Any]) -> dict[str, Any]:
@@ -128,15 +179,17 @@ def apply_one(api: GrafanaApi, dashboard: dict[str, Any], folder_uid: str, dry_r
     A failure is that dashboard's result, except a rejected token: that GrafanaError stops the run."""
     uid, title = dashboard["uid"], dashboard.get("title", "")
     try:
+        what = f"GET dashboard {uid}"
         try:
-            found = call(f"GET dashboard {uid}", api.dashboard.get_dashboard, uid, retry=retry)
+            found = _shaped(call(what, api.dashboard.get_dashboard, uid, retry=retry), what, dict)
+            old = _shaped(found.get("dashboard"), what + " .dashboard", dict)
+            meta = found.get("meta") if isinstance(found.get("meta"), dict) else {}
         except GrafanaError as exc:
             if exc.status != 404:
                 raise
-            found = None
-        old = found["dashboard"] if found else None
+            found, old, meta = None, None, {}
         changes = diff(old, dashboard, uid)
-        moved = found is not None and found.get("meta", {}).get("folderUid", "") != folder_uid
+        moved = found is not None and meta.get("folderUid", "") != folder_uid
         if old is not None and not changes and not moved:
             return Result(uid, title, "unchanged", dry_run=dry_run)
         status = "created" if old is None else "updated"

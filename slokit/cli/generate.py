@@ -11,9 +11,14 @@ import click
 
 from slokit.cli.common import read_specs
 from slokit.cli.errors import FAILED
+from slokit.cli.progress import Progress
 from slokit.errors import InputError, Problem
 from slokit.generate import files as generated
+from slokit.generate.cache import DIR as CACHE_DIR
+from slokit.generate.cache import Cache
 from slokit.generate.rules import FORMATS
+from slokit.spec.loader import spec_files
+from slokit.spec.policy import load_policy, policy_files
 from slokit.spec.source import Doc, read_documents
 
 
@@ -23,14 +28,20 @@ def validate(paths: tuple[str, ...]) -> None:
     """Check spec files (slokit/v1, Sloth prometheus/v1, OpenSLO v1) and folders of them.
 
     Exits 0 when every spec is valid, 2 with file:line: field: message for each problem. Runtime
-    `policy:` sections inside specs are checked too.
+    `policy:` sections inside specs, and policy files (slokit/policy/v1) among the paths, are checked
+    too; a policy that can lock a service out or hold longer than it says gets a warning.
 
     \b
     Example:
       slokit validate examples/ ../sloth-specs/home-wifi.yml
     """
     spec = read_specs(paths)  # the specs' policy: sections are read (and refused) with them
-    click.echo(f"{len(spec.slos)} SLO(s) valid in {len({s.source.file for s in spec.slos if s.source})} file(s)")
+    policies = policy_files(spec_files(paths))
+    for file in policies:
+        for warning in load_policy(file, spec.slos).warnings:
+            click.echo(warning, err=True)
+    click.echo(f"{len(spec.slos)} SLO(s) valid in {len({s.source.file for s in spec.slos if s.source})} file(s)"
+               + (f"; {len(policies)} policy file(s) valid" if policies else ""))
 
 
 @click.command()
@@ -47,16 +58,19 @@ def validate(paths: tuple[str, ...]) -> None:
 @click.option("--dashboards-jsonnet", "dashboards_entry", type=click.Path(dir_okay=False), default=None,
               help="Your jsonnet entry for OUT/dashboards/*.json (a function(model) that may import "
                    "'slokit.libsonnet'; default: slokit's dashboards/lib/main.jsonnet).")
+@click.option("--quiet", "-q", is_flag=True,
+              help="No progress, notes or summary (spec warnings and errors still go to stderr).")
 @click.pass_context
 def generate(ctx: click.Context, paths: tuple[str, ...], out: str, fmt: str, check: bool, am_base: str | None,
-             dashboards_entry: str | None) -> None:
+             dashboards_entry: str | None, quiet: bool) -> None:
     """Generate rules, promtool tests, Alertmanager config, dashboards and delivery templates from specs.
 
     Writes OUT/rules/<service>.yml, OUT/rules/tests/<service>.test.yml, OUT/alertmanager/alertmanager.yml
     (when specs name silence groups), OUT/dashboards/*.json and OUT/delivery/ (Argo Rollouts, Flagger).
 
     Output is deterministic: the same specs give byte-identical files, so they can be committed and
-    checked in CI with --check.
+    checked in CI with --check. OUT/.slokit-cache keeps each service's files, so a re-run renders only
+    the services that changed; deleting it is safe. Long runs show progress on a terminal.
 
     \b
     Examples:
@@ -68,10 +82,16 @@ def generate(ctx: click.Context, paths: tuple[str, ...], out: str, fmt: str, che
     gc.disable()  # a short batch job: the cycle collector only slows large runs (bench/generate.py)
     spec = read_specs(paths)
     base = _alertmanager_base(am_base) if am_base else None
-    files, notes = generated.generate(spec, fmt, dashboards_entry, alertmanager_base=base)
     root = Path(out)
+    cache = Cache(root / CACHE_DIR, out=root)
+    progress = Progress(quiet)
+    try:
+        files, notes = generated.generate(spec, fmt, dashboards_entry, alertmanager_base=base,
+                                          workers=len(os.sched_getaffinity(0)), cache=cache, progress=progress)
+    finally:
+        progress.close()
     if check:
-        drift = [name for name, text in files.items() if _read(root / name) != text]
+        drift = [name for name, text in files.items() if name not in cache.unchanged and _read(root / name) != text]
         for name in drift:
             click.echo(f"differs: {root / name}", err=True)
         if drift:
@@ -81,7 +101,11 @@ def generate(ctx: click.Context, paths: tuple[str, ...], out: str, fmt: str, che
         click.echo(f"{len(files)} file(s) up to date")
         return
     for name, text in files.items():
-        write_atomically(root / name, text)
+        if name not in cache.unchanged and _read(root / name) != text:  # unchanged: no write, same mtime
+            write_atomically(root / name, text)
+    cache.save()
+    if quiet:
+        return
     for note in notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"{len(spec.slos)} SLO(s) -> {len(files)} file(s) in {root}/")

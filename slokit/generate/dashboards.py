@@ -8,17 +8,21 @@ plain jsonnet object, so users extend it like a monitoring mixin and point `slok
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from slokit import names, promql, queries, windows
-from slokit.errors import ConfigError
+from slokit.generate import cache as cache_keys
+from slokit.generate import jsonnet
+from slokit.generate.cache import Cache
+from slokit.generate.jsonnet import DashboardError
 from slokit.spec.model import SLO, RawSLI
 
 
@@ -48,8 +52,7 @@ _UID_MAX = 40  # Grafana's limit
 _UID_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
-class DashboardError(ConfigError):
-    """The jsonnet library failed to evaluate or returned something that is not a list of dashboards."""
+__all__ = ["DashboardError", "evaluate", "files", "model", "render"]
 
 
 def uid(*parts: str) -> str:
@@ -174,22 +177,22 @@ def model(slos: tuple[SLO, ...] | list[SLO]) -> dict[str, Any]:
     }
 
 
-def evaluate(data: dict[str, Any], entry: Path | str | None = None) -> list[dict[str, Any]]:
-    """Run a jsonnet entry file (`function(model)` returning a list of dashboards) over the model."""
-    try:  # the same language and API; Go's evaluator is 3-4x faster on the library (bench/generate.py)
-        import _gojsonnet as _jsonnet
-    except ImportError:
-        import _jsonnet  # the `jsonnet` package; optional extra `slokit[dashboards]`
-
+def _entry(entry: Path | str | None) -> Path:
     path = Path(entry) if entry else DEFAULT_ENTRY
     if not path.is_file():
         raise DashboardError(f"{path}: jsonnet entry not found (the library lives in the source tree's dashboards/lib)")
-    try:
-        text = _jsonnet.evaluate_file(str(path), jpathdir=[str(path.parent), str(LIB_DIR)],
-                                      tla_codes={"model": json.dumps(data)})
-    except RuntimeError as exc:
-        raise DashboardError(f"{path}: {exc}") from None
-    result = json.loads(text)
+    return path
+
+
+def evaluate(data: dict[str, Any], entry: Path | str | None = None, engine: str | None = None) -> list[dict[str, Any]]:
+    """Run a jsonnet entry file (`function(model)` returning a list of dashboards) over the model."""
+    path = _entry(entry)
+    text = jsonnet.run(jsonnet.engine(engine), path, [path.parent, LIB_DIR], {"model": json.dumps(data)})
+    return _checked(path, jsonnet.parse(text)[0])
+
+
+def _checked(path: Path, result: Any) -> list[dict[str, Any]]:
+    """The entry's result if it is a list of dashboards with good, distinct uids; else DashboardError."""
     if not isinstance(result, list) or not all(isinstance(d, dict) and d.get("uid") for d in result):
         raise DashboardError(f"{path}: must return a list of dashboards, each with a uid")
     uids = [d["uid"] for d in result]
@@ -198,28 +201,66 @@ def evaluate(data: dict[str, Any], entry: Path | str | None = None) -> list[dict
     return result
 
 
-def render(dashboard: dict[str, Any]) -> str:
-    """Dashboard JSON as committed: sorted keys, 2-space indent, trailing newline (byte-stable)."""
-    return json.dumps(dashboard, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+render = jsonnet.render  # Dashboard JSON as committed: sorted keys, 2-space indent, trailing newline
 
 
-def files(slos: tuple[SLO, ...] | list[SLO], entry: Path | str | None = None) -> dict[str, str]:
+Progress = Callable[[str, int, int], None]  # (what, services done, services in all)
+
+
+def files(slos: tuple[SLO, ...] | list[SLO], entry: Path | str | None = None, *, engine: str | None = None,
+          workers: int = 1, cache: Cache | None = None, progress: Progress | None = None) -> dict[str, str]:
     """{`dashboards/<uid>.json`: text} for `slokit generate`; nothing when there are no SLOs.
 
-    The entry runs once per service, over a model holding that service alone: jsonnet keeps every
-    value of an evaluation alive, so one run over 1,000 SLOs took 1.7 GB and 60 s, one run per service
-    150 MB and 38 s. Dashboards that several runs return (the overview) must come out identical.
+    The entry runs once per service, over a model holding that service alone: jsonnet keeps every value
+    of an evaluation alive, so one run over 1,000 SLOs took 1.7 GB, one run per service 150 MB. Services
+    are evaluated in batches (slokit.generate.jsonnet), in `workers` processes; with a cache, only those
+    whose model, library or slokit changed. A dashboard several services return (the overview) is
+    rendered once per batch and must come out identical in each.
     """
     if not slos:
         return {}
-    full = model(slos)
+    path = _entry(entry)
+    shared = json.dumps({k: v for k, v in model([]).items() if k not in ("services", "slos")}, sort_keys=True)
+    # The library's source: the entry and the jsonnet beside it and in LIB_DIR (imports from elsewhere
+    # are not seen; delete the cache after changing those).
+    library = cache_keys.files_digest([path, *path.parent.glob("*sonnet"), *LIB_DIR.glob("*sonnet")]) if cache else ""
+    name = engine or jsonnet.installed() or ""
     out: dict[str, str] = {}
-    for service in full["services"]:
-        for dashboard in evaluate(dict(full, services=[service], slos=service["slos"]), entry):
-            name, text = f"{OUT_DIR}/{dashboard['uid']}.json", render(dashboard)
-            if out.setdefault(name, text) != text:
-                raise DashboardError(f"{entry or DEFAULT_ENTRY}: dashboard {dashboard['uid']!r} differs between "
-                                     "services; a dashboard over several services must not read model.slos")
+
+    def add(texts: dict[str, str]) -> None:
+        for uid_, text in texts.items():
+            if out.setdefault(f"{OUT_DIR}/{uid_}.json", text) != text:
+                raise DashboardError(f"{path}: dashboard {uid_!r} differs between services; a dashboard over "
+                                     "several services must not read model.slos")
+
+    groups: dict[str, list[SLO]] = {}
+    for slo in slos:
+        groups.setdefault(slo.service, []).append(slo)
+    keys, todo = [], []  # of the services to evaluate, in service order (as model() orders them)
+    for _, group in sorted(groups.items()):
+        key = cache_keys.key("dashboards", name, library, shared, cache_keys.slos_text(group)) if cache else ""
+        hit = cache.get(key) if cache else None
+        if hit is None:
+            keys.append(key)
+            todo.extend(group)
+        else:
+            add(hit[0])
+    todo_services = list(zip(model(todo)["services"], keys, strict=True))
+    total, done = len(groups), len(groups) - len(keys)
+    batches = [todo_services[i:i + jsonnet.BATCH] for i in range(0, len(todo_services), jsonnet.BATCH)]
+    results = jsonnet.evaluate_batches(engine, path, [path.parent, LIB_DIR], shared,
+                                       [[s for s, _ in batch] for batch in batches],
+                                       functools.partial(_checked, path), workers)
+    for batch, batch_results in zip(batches, results, strict=True):
+        first = batch_results[0][0]
+        for (_, key), (own, shared_uids) in zip(batch, batch_results, strict=True):
+            texts = own | {uid_: first[uid_] for uid_ in shared_uids}
+            add(texts)
+            if cache:
+                cache.put(key, texts)
+        done += len(batch)
+        if progress:
+            progress("dashboards", done, total)
     return dict(sorted(out.items()))
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
-
-from slokit.generate import alertmanager, dashboards, delivery, promtool_tests, rules, yamlout
+from slokit.generate import alertmanager, dashboards, delivery, jsonnet, promtool_tests, rules, yamlout
+from slokit.generate import cache as cache_keys
+from slokit.generate.cache import Cache
+from slokit.generate.dashboards import Progress
 from slokit.spec.model import SLO, Spec
 from slokit.spec.source import Doc
 
@@ -18,38 +19,63 @@ def by_service(slos: tuple[SLO, ...]) -> dict[str, list[SLO]]:
 
 def generate(spec: Spec, fmt: str = "prometheus",
              dashboards_entry: str | None = None,
-             alertmanager_base: Doc | None = None) -> tuple[dict[str, str], list[str]]:
-    """Output files and notes (what generated tests could not assert)."""
-    files, notes = rule_files(spec, fmt)
-    files.update(_dashboards(spec, dashboards_entry, notes))
+             alertmanager_base: Doc | None = None, workers: int = 1, cache: Cache | None = None,
+             progress: Progress | None = None) -> tuple[dict[str, str], list[str]]:
+    """Output files and notes (what generated tests could not assert).
+
+    workers: processes for the dashboards; cache: files of services whose inputs did not change (read
+    and updated; the caller saves it); progress: called with (what, services done, services in all)."""
+    files, notes = rule_files(spec, fmt, cache, progress)
+    files.update(_dashboards(spec, dashboards_entry, notes, workers, cache, progress))
     am_config = alertmanager.config(spec.silence_groups, alertmanager_base)  # SpecError on bad silence groups
     if am_config is not None:
         files["alertmanager/alertmanager.yml"] = yamlout.dump(am_config, alertmanager.HEADER)
     return files, notes
 
 
-def rule_files(spec: Spec, fmt: str = "prometheus") -> tuple[dict[str, str], list[str]]:
+def rule_files(spec: Spec, fmt: str = "prometheus", cache: Cache | None = None,
+               progress: Progress | None = None) -> tuple[dict[str, str], list[str]]:
     """Rules per service and, for plain Prometheus rules, their promtool tests."""
     files: dict[str, str] = {}
     notes: list[str] = []
-    for service, slos in by_service(spec.slos).items():
-        rules_name = f"{service}.yml"
-        files[f"rules/{rules_name}"] = yamlout.dump(rules.rules_document(service, slos, fmt), rules.HEADER)
-        if fmt == "prometheus":
-            # Tests live one folder down: `promtool check rules OUT/rules/*.yml` must not read them.
-            doc, skipped = promtool_tests.tests_document(f"../{rules_name}", slos)
-            notes.extend(skipped)
-            header = rules.HEADER + f"\nRun: promtool test rules rules/tests/{service}.test.yml"
-            if skipped:
-                header += "\nNot asserted:\n" + "\n".join(f"  {n}" for n in skipped)
-            files[f"rules/tests/{service}.test.yml"] = yamlout.dump(doc, header)
-        files.update(delivery.files(service, slos))  # Argo Rollouts AnalysisTemplate, Flagger MetricTemplates
+    services = by_service(spec.slos)
+    for done, (service, slos) in enumerate(services.items(), 1):
+        key = cache_keys.key("rules", fmt, service, cache_keys.slos_text(slos)) if cache else ""
+        hit = cache.get(key) if cache else None
+        if hit is None:
+            out, skipped = service_files(service, slos, fmt)
+            if cache:
+                cache.put(key, out, skipped)
+        else:
+            out, skipped = hit
+        files.update(out)
+        notes.extend(skipped)
+        if progress:
+            progress("rules", done, len(services))
     return files, notes
 
 
-def _dashboards(spec: Spec, entry: str | None, notes: list[str]) -> dict[str, str]:
+def service_files(service: str, slos: list[SLO], fmt: str) -> tuple[dict[str, str], list[str]]:
+    """One service's rules, promtool tests and delivery templates, and what its tests could not assert."""
+    files: dict[str, str] = {}
+    rules_name = f"{service}.yml"
+    files[f"rules/{rules_name}"] = yamlout.dump(rules.rules_document(service, slos, fmt), rules.HEADER)
+    skipped: list[str] = []
+    if fmt == "prometheus":
+        # Tests live one folder down: `promtool check rules OUT/rules/*.yml` must not read them.
+        doc, skipped = promtool_tests.tests_document(f"../{rules_name}", slos)
+        header = rules.HEADER + f"\nRun: promtool test rules rules/tests/{service}.test.yml"
+        if skipped:
+            header += "\nNot asserted:\n" + "\n".join(f"  {n}" for n in skipped)
+        files[f"rules/tests/{service}.test.yml"] = yamlout.dump(doc, header)
+    files.update(delivery.files(service, slos))  # Argo Rollouts AnalysisTemplate, Flagger MetricTemplates
+    return files, skipped
+
+
+def _dashboards(spec: Spec, entry: str | None, notes: list[str], workers: int, cache: Cache | None,
+                progress: Progress | None) -> dict[str, str]:
     """Grafana dashboards (dashboards/*.json), or a note when the optional jsonnet package is missing."""
-    if importlib.util.find_spec("_gojsonnet") is None and importlib.util.find_spec("_jsonnet") is None:
+    if jsonnet.installed() is None:
         notes.append("dashboards skipped: pip install 'slokit[dashboards]' for jsonnet")
         return {}
-    return dashboards.files(spec.slos, entry)
+    return dashboards.files(spec.slos, entry, workers=workers, cache=cache, progress=progress)

@@ -123,13 +123,23 @@ def rules_document(service: str, slos: list[SLO], fmt: str = "prometheus") -> di
         return {
             "apiVersion": "monitoring.coreos.com/v1",
             "kind": "PrometheusRule",
-            "metadata": {
-                "name": k8s_name(f"slokit-{service}"),
-                "labels": {"app.kubernetes.io/managed-by": "slokit", "slokit.dev/service": k8s_name(service)},
-            },
+            "metadata": _object_meta(service, slos),
             "spec": {"groups": groups},
         }
     raise ValueError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
+
+
+def _object_meta(service: str, slos: list[SLO]) -> dict[str, Any]:
+    """The PrometheusRule's metadata. SLOs read from Sloth's or Pyrra's CRDs bring the object's labels and
+    namespace, as those controllers give their PrometheusRule, so an operator's ruleSelector still finds it."""
+    metas = [s.k8s for s in slos if s.k8s]
+    namespaces = {m.namespace for m in metas if m.namespace}
+    meta: dict[str, Any] = {"name": k8s_name(f"slokit-{service}")}
+    if len(namespaces) == 1:
+        meta["namespace"] = namespaces.pop()
+    labels = {k: v for m in metas for k, v in sorted(m.labels.items())}
+    meta["labels"] = {**labels, "app.kubernetes.io/managed-by": "slokit", "slokit.dev/service": k8s_name(service)}
+    return meta
 
 
 def k8s_name(text: str) -> str:

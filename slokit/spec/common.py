@@ -110,6 +110,12 @@ def alerting(doc: Doc, path: Path, value: object, tier_keys: tuple[str, str], en
     )
 
 
+def check_alert_name(doc: Doc, path: Path, name: str) -> str:
+    if not _ALERT_NAME_RE.match(name):
+        doc.error(path, f"{name!r} is not a valid alert name ([a-zA-Z_][a-zA-Z0-9_]*)")
+    return name
+
+
 def alert_name(service: str, slo: str) -> str:
     """Default alert name: CamelCase of service and SLO (`checkout`, `availability` -> CheckoutAvailability)."""
     words = re.split(r"[^A-Za-z0-9]+", f"{service} {slo}")

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path as FilePath
 
 from slokit.errors import Problem, SpecError
-from slokit.spec import alertmanager, native, openslo, policy, sloth
+from slokit.spec import alertmanager, native, openslo, policy, pyrra, sloth
 from slokit.spec.model import SLO, Spec
 from slokit.spec.source import Doc, read_documents
 
 SPEC_SUFFIXES = (".yml", ".yaml")
-FORMATS = ("slokit/v1", sloth.PROMETHEUS_V1, sloth.CRD_VERSION, openslo.V1, openslo.V1ALPHA)
+FORMATS = ("slokit/v1", sloth.PROMETHEUS_V1, sloth.CRD_VERSION, pyrra.VERSION, openslo.V1, openslo.V1ALPHA)
+Reader = Callable[[Doc], list[SLO]]
+CRDS: dict[str, dict[str, Reader]] = {sloth.CRD_VERSION: {sloth.CRD_KIND: sloth.read_crd},
+                                      pyrra.VERSION: {pyrra.KIND: pyrra.read}}
 
 
 def spec_files(paths: Iterable[str]) -> list[str]:
@@ -63,8 +66,8 @@ def load(paths: Iterable[str]) -> Spec:
 
         elif kind == sloth.PROMETHEUS_V1:
             slos.extend(sloth.read_prometheus_v1(doc))
-        elif kind == sloth.CRD_VERSION:
-            slos.extend(_sloth_k8s(doc))
+        elif kind in CRDS:
+            slos.extend(_crd(doc, CRDS[kind]))
         elif kind is not None and (kind.startswith("openslo/") or isinstance(doc.data, list)):
             open_items.extend(openslo.items(doc))
         elif kind:
@@ -85,11 +88,12 @@ def load(paths: Iterable[str]) -> Spec:
     return Spec(tuple(slos), tuple(str(p) for p in problems), silence_groups, policy=spec_policy)
 
 
-def _sloth_k8s(doc: Doc) -> list[SLO]:
+def _crd(doc: Doc, readers: dict[str, Reader]) -> list[SLO]:
+    """Another tool's Kubernetes object: its apiVersion names the tool, its kind the reader."""
     kind = doc.data.get("kind")
-    if kind == sloth.CRD_KIND:
-        return sloth.read_crd(doc)
-    doc.error(("kind",), f"unsupported {kind!r} for {sloth.CRD_VERSION}: expected {sloth.CRD_KIND}")
+    if kind in readers:
+        return readers[kind](doc)
+    doc.error(("kind",), f"unsupported {kind!r} for {doc.data.get('apiVersion')}: expected {', '.join(readers)}")
     return []
 
 

@@ -1,0 +1,149 @@
+"""Generated files per service, content-addressed, kept beside the output (`OUT/.slokit-cache/`), so a
+re-run renders only the services whose inputs changed.
+
+An entry's key is a digest of everything its files are made from: slokit's own code (its version and
+source), the service's SLOs, the rules format and, for dashboards, the jsonnet library's source. The files
+themselves are stored once each under their own digest (every service's overview is one blob). Deleting
+the folder is always safe: it only costs the time to render everything again. A missing or damaged blob
+is a miss, never wrong output.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from slokit.spec.model import SLO
+
+DIR = ".slokit-cache"
+_FORMAT = "1"  # of the cache's own layout
+
+
+@functools.cache
+def code_digest() -> str:
+    """The digest of slokit's source (its version included, in slokit/__init__.py): any change to the code
+    renders everything again."""
+    digest = hashlib.sha256(_FORMAT.encode())
+    for path in sorted(Path(__file__).resolve().parents[1].rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def files_digest(paths: Iterable[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(set(paths)):
+        digest.update(f"{path}\0".encode() + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def slos_text(slos: Iterable[SLO]) -> str:
+    """The SLOs as the generators see them (where they were read from is left out: moving a spec around
+    in its file changes no output)."""
+    return "\n".join(repr(tuple(getattr(slo, name) for name in _SLO_FIELDS)) for slo in slos)
+
+
+_SLO_FIELDS = tuple(f.name for f in dataclasses.fields(SLO) if f.name != "source")
+
+
+def key(*parts: str) -> str:
+    return hashlib.sha256("\0".join((code_digest(), *parts)).encode()).hexdigest()
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Cache:
+    """Entries (key -> files and notes) read from and written to `root`. `save()` writes what this run
+    used; entries it did not use are dropped, so the cache stays the size of one run's output.
+
+    out: where the files are written. A file found there with the content an entry names is read from
+    there instead of from the cache, and listed in `unchanged` (its writer can skip it)."""
+
+    def __init__(self, root: Path, out: Path | None = None) -> None:
+        self.root, self.out = root, out
+        self.unchanged: set[str] = set()
+        try:
+            index = json.loads((root / "index.json").read_text(encoding="utf-8"))
+            self._index: dict[str, Any] = index if isinstance(index, dict) else {}
+        except (OSError, ValueError):
+            self._index = {}
+        self._used: dict[str, dict[str, Any]] = {}
+        self._new: dict[str, str] = {}  # digest -> text, written by save()
+        self._read: dict[str, str] = {}  # blobs read this run (the overview, once)
+        self.hits = self.misses = 0
+
+    def get(self, key: str) -> tuple[dict[str, str], list[str]] | None:
+        """The files and notes stored under `key`, or None."""
+        entry = self._index.get(key)
+        names = entry.get("files") if isinstance(entry, dict) else None
+        notes = entry.get("notes") if isinstance(entry, dict) else None
+        try:
+            if not isinstance(names, dict) or not isinstance(notes, list):
+                raise ValueError("not an entry")
+            files = {str(name): self._text(str(name), str(digest)) for name, digest in names.items()}
+        except (OSError, ValueError):
+            self.misses += 1
+            return None
+        self._used[key] = {"files": names, "notes": notes}
+        self.hits += 1
+        return files, [str(n) for n in notes]
+
+    def put(self, key: str, files: dict[str, str], notes: Iterable[str] = ()) -> None:
+        names = {}
+        for name, text in files.items():
+            digest = names[name] = _digest(text)
+            self._new[digest] = text
+        self._used[key] = {"files": names, "notes": list(notes)}
+
+    def _text(self, name: str, digest: str) -> str:
+        text = self._read.get(digest)
+        if text is not None:
+            return text
+        if self.out is not None:
+            try:
+                data = (self.out / name).read_bytes()
+            except OSError:
+                data = b""
+            if hashlib.sha256(data).hexdigest() == digest:
+                self.unchanged.add(name)
+                self._read[digest] = text = data.decode()
+                return text
+        data = (self.root / "blobs" / digest).read_bytes()
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise ValueError(f"damaged cache blob {digest}")
+        self._read[digest] = text = data.decode()
+        return text
+
+    def save(self) -> None:
+        """Write new blobs and the index of this run's entries; remove blobs nothing refers to."""
+        blobs = self.root / "blobs"
+        blobs.mkdir(parents=True, exist_ok=True)
+        if not (self.root / ".gitignore").is_file():  # out of version control wherever OUT is
+            _write(self.root / ".gitignore", "# slokit generate's cache: safe to delete\n*\n")
+        for digest, text in self._new.items():
+            if not (blobs / digest).is_file():
+                _write(blobs / digest, text)
+        _write(self.root / "index.json", json.dumps(self._used, sort_keys=True))
+        keep = {str(d) for entry in self._used.values() for d in entry["files"].values()}
+        for path in blobs.iterdir():
+            if path.name not in keep:
+                path.unlink(missing_ok=True)
+
+
+def _write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
