@@ -88,3 +88,18 @@ def test_the_token_goes_to_grafana_through_slokits_transport(boards, monkeypatch
         assert result.exit_code == 0, result.output
         assert {s.headers["Authorization"] for s in server.seen} == {f"Bearer {TOKEN}"}
         assert json.loads(server.seen[2].body)["dashboard"]["uid"] == "d1"
+
+
+@pytest.mark.parametrize("name", ["http_500", "deep_json", "huge_body", "drip", "close"])
+def test_the_runtime_annotator_gives_up_within_its_timeout_and_never_raises(name, caplog):
+    from slokit.http import Retry
+    from slokit.runtime.annotations import grafana_annotator
+    from slokit.runtime.decisions import Transition
+
+    with FaultServer(default=FAULTS[name]) as server:
+        post = grafana_annotator(server.url.replace("http://", f"http://admin:{TOKEN}@"), timeout=0.5,
+                                 retry=Retry(attempts=2, backoff=0))
+        started = time.monotonic()
+        assert post(Transition(0.0, "breaker:pay", "closed", "open", "policy")) is False
+        assert time.monotonic() - started < 2 * 0.5 + 1.0
+    assert TOKEN not in caplog.text and "\x1b" not in caplog.text
