@@ -226,6 +226,7 @@ class Breaker:
             self.config = config
             self._window = self._new_window()
             self._probes = _CountWindow(config.half_open_probes)
+            self._probes_admitted = 0  # a new probe window, a whole new round (else half-open for good)
         self.set_mode(config.mode)
 
     @property

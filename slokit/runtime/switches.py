@@ -145,8 +145,10 @@ def admin_app(switches: Switches, token: str) -> Callable[..., Any]:
             name = path[len("/switches/"):]
             if name not in switches.names:
                 return answer("404 Not Found", {"error": f"no switch {name!r}"})
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            body = environ["wsgi.input"].read(min(length, 64)).decode(errors="replace")
+            length = environ.get("CONTENT_LENGTH") or "0"
+            if not (length.isascii() and length.isdigit()):  # "abc", "-1": the client's mistake, a 400
+                return answer("400 Bad Request", {"error": "Content-Length is not a number"})
+            body = environ["wsgi.input"].read(min(int(length), 64)).decode(errors="replace")  # never more
             try:
                 value = parse_override(body)
             except ValueError as exc:
