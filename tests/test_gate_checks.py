@@ -71,3 +71,25 @@ def test_an_infinite_or_negative_request_count_is_undecided(write_spec):
         report = gate.evaluate(slos, healthy(count, 5000), {"canary": "v2", "baseline": "v1"})
         [canary] = [c for c in report.checks if c.check == "canary"]
         assert canary.status == gate.UNDECIDED and "requests counted for version='v2'" in canary.detail
+
+
+def test_the_webhook_server_answers_400_to_a_body_it_cannot_read():
+    import http.client
+    import threading
+
+    calls: list[object] = []
+    server = gate.make_server(lambda ids, fields: calls.append(fields) or gate.Report(gate.UNDECIDED), "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        for body, length in ((b"[" * 200_000 + b"]" * 200_000, None), (b"{}", "abc"), (b"{}", "-1")):
+            conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=5)
+            conn.putrequest("POST", "/flagger")
+            conn.putheader("Content-Length", length or str(len(body)))
+            conn.endheaders(body)
+            answer = conn.getresponse()
+            assert answer.status == 400, (length, answer.read())
+            conn.close()
+        assert calls == []
+    finally:
+        server.shutdown()
+        server.server_close()

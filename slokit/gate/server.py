@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from slokit import promql
 from slokit.gate.report import FAIL, PASS, UNDECIDED, Report
+from slokit.http import loads
 
 CANARY_FIELDS: dict[str, Callable[[str], Any]] = {"label": str, "canary": str, "baseline": str,
                                                   "window": promql.parse_duration,
@@ -43,10 +44,13 @@ def make_server(run: Callable[[list[str], dict[str, Any]], Report], host: str = 
             self.wfile.write(data)
 
         def _body(self) -> dict[str, Any]:
-            length = int(self.headers.get("Content-Length") or 0)
-            if not length:
+            """The JSON object posted (ValueError: a bad length, not JSON, nested too deeply); read at most 1 MiB."""
+            length = self.headers.get("Content-Length") or "0"
+            if not (length.isascii() and length.isdigit()):
+                raise ValueError("Content-Length is not a number")
+            if not int(length):
                 return {}
-            body = json.loads(self.rfile.read(min(length, 1 << 20)) or b"{}")
+            body = loads(self.rfile.read(min(int(length), 1 << 20)) or b"{}")
             return body if isinstance(body, dict) else {}
 
         def _handle(self, post: bool) -> None:
