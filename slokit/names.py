@@ -22,6 +22,10 @@ DEFAULT_PERIOD = 30 * 86400  # seconds; the period of an SLO that names none (an
 
 # -- recorded series of the generated rules -------------------------------------------------------------------
 SLI_RECORD = "slo:sli_error:ratio_rate"  # + window name, e.g. slo:sli_error:ratio_rate5m
+# Event rates (per second) the event-weighted windows are built from: bad and total, + window name.
+SLI_BAD = "slo:sli_bad:rate"
+SLI_TOTAL = "slo:sli_total:rate"
+TIME_TO_EXHAUSTION = "slo:time_to_exhaustion:seconds"  # at the period's burn so far; +Inf when nothing burns
 OBJECTIVE = "slo:objective:ratio"
 ERROR_BUDGET = "slo:error_budget:ratio"
 CURRENT_BURN = "slo:current_burn_rate:ratio"
@@ -33,6 +37,10 @@ INFO = "slo:info"
 def sli_record(window: str) -> str:
     """The recorded error ratio over a window ("5m" -> slo:sli_error:ratio_rate5m)."""
     return f"{SLI_RECORD}{window}"
+
+
+# Alerts beside the burn-rate tiers take the SLO's alert name plus one of these.
+NO_DATA_SUFFIX, INVALID_SUFFIX, EXHAUSTION_SUFFIX = "NoData", "SLIInvalid", "BudgetExhaustion"
 
 
 # -- the middleware contract -----------------------------------------------------------------------------------
@@ -75,20 +83,23 @@ RETRY_LABELS = ("service", "peer", "decision")
 RETRIED = "retried"
 
 # -- the runtime's own metrics ---------------------------------------------------------------------------------
-BREAKER_STATE = "slokit_breaker_state"  # gauge {breaker}: 0 closed, 1 open, 2 half-open
+BREAKER_STATE = "slokit_breaker_state"  # gauge {breaker}: 0 closed, 1 open, 2 half-open, 3 ramp
 SWITCH_ENABLED = "slokit_switch_enabled"  # gauge {switch}: 1 on, 0 degraded
 DECISION_TRANSITIONS = "slokit_decision_transitions_total"  # counter {target, from_state, to_state}
 RUNTIME_BURN_RATE = "slokit_runtime_burn_rate"  # gauge {slo_service, slo_name, slo_window}
 SOURCE_ERRORS = "slokit_runtime_source_errors_total"  # counter {reason}
+POLICY_HOLD = "slokit_policy_hold_seconds"  # gauge {rule}: the hold of the rule's current or last trip (damped)
+POLICY_RETRIPS = "slokit_policy_retrips_total"  # counter {rule}: trips soon after a recovery (the hold grew)
 
 # Health probes (slokit.health); readiness changes count in DECISION_TRANSITIONS{target="health:readiness"}.
 HEALTH_READY = "slokit_health_ready"  # gauge: 1 ready (after hysteresis), 0 starting or not ready
 HEALTH_CHECK_UP = "slokit_health_check_up"  # gauge {check}: 1 the last run passed, 0 it failed or timed out
 HEALTH_CHECK_DURATION = "slokit_health_check_duration_seconds"  # gauge {check}: the last run's duration
 
-# Breaker states, as the gauge reports them; switch states in transitions.
-CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
-STATE_VALUE = {CLOSED: 0, OPEN: 1, HALF_OPEN: 2}
+# Breaker states, as the gauge reports them; switch states in transitions. RAMP: a breaker or switch lets a
+# growing share of the traffic back (slokit_switch_enabled reports the share).
+CLOSED, OPEN, HALF_OPEN, RAMP = "closed", "open", "half_open", "ramp"
+STATE_VALUE = {CLOSED: 0, OPEN: 1, HALF_OPEN: 2, RAMP: 3}
 ON, OFF = "on", "off"
 
 # Grafana tag on slokit's dashboards and on the runtime's decision annotations, so the dashboards show them.

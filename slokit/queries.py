@@ -51,6 +51,33 @@ def all_recorded_ratios(services: list[str] | None = None, slo: SLO | None = Non
     return "{" + f"__name__=~{pattern}, {names.SERVICE}=~{promql.quote(alternatives)}" + "}"
 
 
+def recorded_rate(slo: SLO, series: str, window: str) -> str:
+    """One SLO's recorded event rate (names.SLI_BAD or names.SLI_TOTAL) over a window of its table."""
+    return f"{series}{window}{slo_selector(slo)}"
+
+
+def event_weighted(slo: SLO, series: str, window: int) -> str:
+    """The rate of `series` events (bad or total) over a window longer than the table's raw limit, from
+    recorded rates only: never a multi-day range over raw counters, never an average of ratios.
+
+    Events in (t-W, t] = the raw limit's recorded rate x its length (the recent part, exact) + the step x the
+    sum of the shortest window's recorded rates over the rest. Each of those samples covers one shortest window,
+    so a sum over samples spaced one step apart counts every event shortest/step times at the step's weight
+    (once), except at the edges of the range, where the weight ramps over one shortest window; the range is
+    shifted by half a shortest window so that ramp centres on the boundary with the recent part and on t-W.
+    What is left is the sampling of the step (docs/spec.md "How budgets are counted"). Before the service has
+    a raw limit's worth of history the sum is empty and the recent part alone counts.
+    """
+    table = slo.table
+    limit, short, step = table.raw_limit, table.shortest, table.step
+    recent = recorded_rate(slo, series, limit.name)
+    older = recorded_rate(slo, series, short.name)
+    rest, shift = window - limit.seconds, limit.seconds - short.seconds // 2
+    return (f"(\n  {recent} * {limit.seconds}\n  +\n"
+            f"  ({step} * sum_over_time({older}[{promql.format_duration(rest)}] offset "
+            f"{promql.format_duration(shift)}) or 0 * {recent})\n) / {window}")
+
+
 def _indent(query: str) -> str:
     return "\n".join(f"  {line}" if line.strip() else line for line in query.strip().split("\n"))
 

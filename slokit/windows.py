@@ -76,11 +76,13 @@ class Condition:
         """Both windows above the factor; `burns` maps window seconds to burn (error ratio / budget)."""
         return above(burns, self.seconds, self.factor)
 
-    def promql(self, ratio: Callable[[Window], str], budget: str) -> str:
-        """The condition over recorded error ratios: `ratio(window)` selects one window's series."""
+    def promql(self, ratio: Callable[[Window], str], budget: str, events: Callable[[Window], str] | None = None) -> str:
+        """The condition over recorded error ratios: `ratio(window)` selects one window's series;
+        `events(window)`, if given, is one more clause over the long window (enough events to judge)."""
         threshold = f"({float_literal(self.factor)} * {budget})"
         short, long = (f"max({ratio(w)} > {threshold}) without ({names.WINDOW})" for w in (self.short, self.long))
-        return f"(\n  {short}\n  and\n  {long}\n)"
+        extra = f"\n  and\n  {events(self.long)}" if events else ""
+        return f"(\n  {short}\n  and\n  {long}{extra}\n)"
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,19 @@ class WindowTable:
     @property
     def shortest(self) -> Window:
         return self.windows[0]
+
+    @cached_property
+    def step(self) -> int:
+        """Evaluation step of the rules (seconds): a fifth of the shortest window (1m at 30d), at most 1m so
+        recorded series stay within Prometheus' 5m lookback."""
+        return max(1, min(60, self.shortest.seconds // 5))
+
+    @cached_property
+    def raw_limit(self) -> Window:
+        """The longest window the page tier reads: up to it, ratios come from the raw series (exact, as fast
+        as the data); longer windows and the period are built from recorded event rates (cheap)."""
+        page = [w for c in self.by_severity(names.PAGE) for w in (c.short, c.long)]
+        return max(page, key=lambda w: w.seconds) if page else self.shortest
 
     def by_severity(self, severity: str) -> tuple[Condition, ...]:
         return tuple(c for c in self.conditions if c.severity == severity)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slokit import queries
+from slokit import names, promql, queries
 from slokit.generate import rules, yamlout
 from slokit.generate.files import generate
 from slokit.spec import load
@@ -28,12 +30,23 @@ def test_committed_rules_match_the_examples():
             assert (ROOT / name).read_text() == text, f"{name} is out of date"
 
 
-def test_no_more_rules_per_slo_than_sloth():
+def test_no_rule_reads_raw_series_beyond_the_page_windows():
+    """The cost of the rules: raw counters are read over the page tier's windows at most (6h at 30d, as the
+    alerts need them fresh); every longer window and the period sum recorded event rates."""
     for slo in load([str(EXAMPLES)]).slos:
-        groups = rules.rule_groups(slo)
-        counts = [len(g["rules"]) for g in groups]
-        assert sum(counts) <= 17  # Sloth: 8 SLI + 7 metadata + 2 alerts
-        assert counts[0] == 8  # 7 alert windows + the period
+        limit = slo.table.raw_limit.seconds
+        for group in rules.rule_groups(slo):
+            for rule in group["rules"]:
+                for metric, window in re.findall(r"([a-zA-Z_:][\w:]*)\{[^}]*\}\[(\w+)\]", rule["expr"]):
+                    if not metric.startswith("slo:"):
+                        assert promql.parse_duration(window) <= limit, (slo.id, rule.get("record"), window)
+
+
+def test_every_window_and_the_period_get_an_error_ratio():
+    for slo in load([str(EXAMPLES)]).slos:
+        recorded = {r["labels"].get("slo_window") for g in rules.rule_groups(slo) for r in g["rules"]
+                    if r.get("record", "").startswith(names.SLI_RECORD)}
+        assert recorded == {w.name for w in slo.table.windows} | {slo.table.period.name}
 
 
 def test_label_contract():
@@ -45,9 +58,15 @@ def test_label_contract():
     assert [(a["alert"], a["labels"]["slo_name"], a["labels"]["slo_severity"]) for a in alerts] == [
         ("CheckoutAvailability", "availability", "page"),
         ("CheckoutAvailability", "availability", "ticket"),
+        ("CheckoutAvailabilityNoData", "availability", "ticket"),
+        ("CheckoutAvailabilitySLIInvalid", "availability", "ticket"),
+        ("CheckoutAvailabilityBudgetExhaustion", "availability", "ticket"),  # opted in by the spec
         ("CheckoutLatency", "latency", "page"),  # the spec disables the latency ticket
+        ("CheckoutLatencyNoData", "latency", "ticket"),
+        ("CheckoutLatencySLIInvalid", "latency", "ticket"),
     ]
-    assert alerts[0]["labels"]["channel"] == "pager" and alerts[2]["for"] == "2m"
+    assert alerts[0]["labels"]["channel"] == "pager" and alerts[5]["for"] == "2m"
+    assert alerts[2]["for"] == "5m"  # no data: the shortest window
 
 
 def test_http_shorthand_queries_the_middleware_metrics():
@@ -72,7 +91,7 @@ def test_other_output_formats():
     assert crd["kind"] == "PrometheusRule" and crd["metadata"]["name"] == "slokit-checkout"
     assert crd["spec"]["groups"][0]["name"] == "slokit-checkout-availability-sli"
     mimir = yaml.safe_load(generate(spec, "mimir")[0]["rules/search.yml"])
-    assert mimir["namespace"] == "slokit-search" and len(mimir["groups"]) == 3
+    assert mimir["namespace"] == "slokit-search" and len(mimir["groups"]) == 4  # sli, period, meta, alerts
 
 
 scalars = st.one_of(st.text(max_size=30), st.integers(), st.booleans(), st.none(),

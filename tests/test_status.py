@@ -187,3 +187,21 @@ def test_slokit_status_refuses_json_that_is_not_a_status_page(served: Served) ->
     other_json = served.url + "/recommendations?as=.json"  # a JSON route that is not the status page
     result = CliRunner().invoke(main, ["status", "--url", other_json])
     assert result.exit_code == 3 and "is not a slokit status endpoint" in result.output
+
+
+def test_budget_time_to_exhaustion_and_no_data_are_shown_honestly() -> None:
+    from slokit.status.board import slo_row, time_to_exhaustion
+    from slokit.status.terminal import render
+
+    day = 86400
+    assert time_to_exhaustion(0.75, 30 * day) == pytest.approx(90 * day)  # a quarter spent: 3 periods left
+    assert time_to_exhaustion(-0.2, 30 * day) == 0  # spent
+    assert time_to_exhaustion(1.0, 30 * day) == float("inf") and time_to_exhaustion(None, day) is None
+    slo = load([str(SPEC)]).slos[0]
+    rows = {"spent": slo_row(slo, {}, -0.5), "no data": slo_row(slo, None, None), "never": slo_row(slo, {}, 1.0)}
+    text = render({"title": "t", "time": 0, "started": 0, "slos": list(rows.values()), "breakers": [],
+                   "switches": [], "transitions": []})
+    lines = text.splitlines()
+    assert "no data" in lines[2] and "100.0%" not in lines[2]  # a dead SLI is never "within budget"
+    assert "spent" in lines[1] and "never" in lines[3]
+    assert json.loads(json.dumps(rows["never"]))["time_to_exhaustion"] == "never"

@@ -21,7 +21,7 @@ from typing import Any
 
 from slokit import names, promql, queries
 from slokit.generate import rules
-from slokit.spec.model import SLO, HttpSLI
+from slokit.spec.model import SLO, EventsSLI, HttpSLI, RawSLI
 
 REQUESTS_PER_STEP = 1000.0
 
@@ -30,15 +30,29 @@ REQUESTS_PER_STEP = 1000.0
 class Phase:
     steps: int
     error_ratio: float
+    requests: float = REQUESTS_PER_STEP  # per step: uneven traffic is phases of different volume
 
 
 def step_seconds(slo: SLO) -> int:
-    """Input series and evaluation step: a fifth of the shortest window (1m for a 30d period)."""
-    return max(1, slo.table.shortest.seconds // 5)
+    """Input series and evaluation step: the rules' step (a fifth of the shortest window, 1m at 30d)."""
+    return slo.table.step
+
+
+def exact_ratio(phases: list[Phase], steps: int | None = None) -> float:
+    """Bad events over all events in the first `steps` steps (all of them by default): what the recorded
+    ratios must come close to, counted event by event."""
+    bad = total = 0.0
+    left = sum(p.steps for p in phases) if steps is None else steps
+    for phase in phases:
+        n = min(phase.steps, left)
+        bad, total, left = bad + n * phase.requests * phase.error_ratio, total + n * phase.requests, left - n
+    return bad / total if total else 0.0
 
 
 def _num(value: float) -> str:
-    return promql.float_literal(round(value, 9))
+    """A number for promtool's series notation: fixed-point (its parser reads `1e-05` as an operator)."""
+    text = f"{round(value, 9):.9f}".rstrip("0").rstrip(".")
+    return text if text not in ("", "-0") else "0"
 
 
 def expand(values: list[float]) -> str:
@@ -62,12 +76,20 @@ def _counter(phases: list[Phase], share: str) -> str:
     promtool segment per phase, so the text stays short however long the scenario."""
     segments, value = [], 0.0
     for i, phase in enumerate(phases):
-        per = {"bad": phase.error_ratio, "good": 1 - phase.error_ratio, "all": 1.0}[share] * REQUESTS_PER_STEP
+        per = {"bad": phase.error_ratio, "good": 1 - phase.error_ratio, "all": 1.0}[share] * phase.requests
         first = value if i == 0 else value + per  # the first segment also holds the sample at time 0
         count = phase.steps if i == 0 else phase.steps - 1
         segments.append(f"{_num(first)}+{_num(per)}x{count}")
         value = first + per * count
     return " ".join(segments)
+
+
+def _window_rate(phases: list[Phase], window_steps: int, step: int, share: str) -> list[float]:
+    """The per-second rate of `share` ("bad" or "all") events a `rate()` over `window_steps` steps sees,
+    sample by sample: the events of the steps inside the window over its length (running sums)."""
+    per_step = [p.requests * (p.error_ratio if share == "bad" else 1.0) for p in phases for _ in range(p.steps)]
+    total = [0.0, *itertools.accumulate(per_step)]
+    return [(total[t] - total[max(0, t - window_steps)]) / (window_steps * step) for t in range(len(per_step) + 1)]
 
 
 def _window_ratio(phases: list[Phase], window_steps: int) -> list[float]:
@@ -105,12 +127,20 @@ def input_series(slo: SLO, phases: list[Phase]) -> list[dict[str, str]]:
             _series(f"{objective.histogram}_bucket", {**labels, "le": repr(float(objective.threshold))},
                     _counter(phases, "good")),
         ]
+    # Events and raw SLIs: the recorded series the rules build on, in their exact shape for the scenario —
+    # event rates where the rules record them (events SLIs), error ratios for the other windows.
     table, step = slo.table, step_seconds(slo)
-    return [
-        _series(names.sli_record(w.name), queries.slo_labels(slo, **{names.WINDOW: w.name}),
-                _window_ratio(phases, w.seconds // step))
-        for w in table.windows
-    ]
+    counted = rules.counted_windows(slo, table) if isinstance(slo.sli, EventsSLI) else set()
+    out = []
+    for w in table.windows:
+        if w.seconds in counted and w.seconds <= table.raw_limit.seconds:
+            out += [_series(name + w.name, queries.slo_labels(slo),
+                            _window_rate(phases, w.seconds // step, step, share))
+                    for name, share in ((names.SLI_BAD, "bad"), (names.SLI_TOTAL, "all"))]
+        elif w.seconds not in counted:
+            out.append(_series(names.sli_record(w.name), queries.slo_labels(slo, **{names.WINDOW: w.name}),
+                               _window_ratio(phases, w.seconds // step)))
+    return out
 
 
 def exercises_sli_queries(slo: SLO) -> bool:
@@ -191,10 +221,108 @@ def slo_tests(slo: SLO) -> tuple[list[dict[str, Any]], list[str]]:
                 slo, "steady 4.5x burn: ticket fires, page does not", [Phase(steps, ratio)],
                 [{"expr": f"count by (slo_severity) ({_alerts(slo, firing)})", "eval_time": t,
                   "exp_samples": [{"labels": '{slo_severity="ticket"}', "value": 1}]} for t in times]))
+    if isinstance(slo.sli, RawSLI):
+        notes.append(f"{slo.id}: raw SLI: no events, so no budget tests (its period ratio is a time average)")
+    else:
+        tests += budget_tests(slo) + guard_tests(slo)
     if not exercises_sli_queries(slo):
         notes.append(f"{slo.id}: {slo.sli_kind} SLI: tests feed the recorded "
                      "window ratios; the SLI queries themselves are not exercised")
     return tests, notes
+
+
+def _within(expr: str, labels: dict[str, str], exact: float, tolerance: float, eval_time: str) -> dict[str, Any]:
+    """A check that a recorded figure (a series with `labels`) is within `tolerance` of the exact value:
+    promtool compares samples exactly, so the comparison is in PromQL."""
+    return {"expr": f"abs({expr} - {_num(exact)}) < bool {_num(tolerance)}", "eval_time": eval_time,
+            "exp_samples": [{"labels": promql.selector(labels), "value": 1}]}
+
+
+def _guard_alert(slo: SLO, suffix: str) -> str:
+    assert slo.alerting is not None
+    return "ALERTS" + promql.selector({"alertname": slo.alerting.name + suffix, names.SERVICE: slo.service,
+                                       names.NAME: slo.name, "alertstate": "firing"})
+
+
+def _fires(expr: str, eval_time: str, labels: dict[str, str] | None) -> dict[str, Any]:
+    """`count(expr)` at `eval_time`: 1 when `labels` is given (the alert fires), no sample otherwise."""
+    samples = [{"labels": promql.selector(labels), "value": 1}] if labels is not None else []
+    return {"expr": f"count({expr})", "eval_time": eval_time, "exp_samples": samples}
+
+
+def guard_tests(slo: SLO) -> list[dict[str, Any]]:
+    """No data, too few events to page, and budget exhaustion ahead: each shown on both sides."""
+    assert slo.alerting is not None
+    alerting, table, step, budget = slo.alerting, slo.table, step_seconds(slo), slo.error_budget
+    short, tests = table.shortest, []
+    if alerting.no_data.enabled:
+        # Traffic, then the series stop: the alert waits out the lookback (5m), the window and its `for`.
+        live = math.ceil(2 * short.seconds / step)
+        wait = 300 + short.seconds + _seconds(alerting.no_data.for_ or short.name) + 2 * step
+        gone = math.ceil(wait / step) + 1
+        test = _test(slo, "the SLI's series stop: no-data alert", [Phase(live, 0.0)], [
+            _fires(_guard_alert(slo, names.NO_DATA_SUFFIX), _at(live * step, step), None),
+            _fires(_guard_alert(slo, names.NO_DATA_SUFFIX), _at((live + gone) * step, step), {})])
+        for series in test["input_series"]:
+            series["values"] += f" _x{gone}"
+        tests.append(test)
+    objective = queries.Objective.of(slo)
+    if alerting.invalid.enabled and (objective.threshold is not None or isinstance(slo.sli, EventsSLI)):
+        # A fast bucket above its count (latency), or bad events above the total (events): a broken SLI.
+        broken = 1.5 if isinstance(slo.sli, EventsSLI) else -0.5
+        steps = math.ceil((2 * short.seconds + _seconds(alerting.invalid.for_ or short.name)) / step) + 3
+        tests.append(_test(slo, "an error ratio outside [0, 1]: invalid-SLI alert", [Phase(steps, broken)],
+                           [_fires(_guard_alert(slo, names.INVALID_SUFFIX), _at(steps * step, step), {})]))
+    page = table.by_severity(names.PAGE)
+    if alerting.min_events and alerting.page.enabled and page:
+        # 100% errors on too few requests: every page window stays under min_events, so nothing pages,
+        # though without the minimum the first page condition would fire within a step or two.
+        steps = math.ceil((3 * short.seconds + _seconds(alerting.page.for_)) / step) + 3
+        few = alerting.min_events / (2 * steps)
+        tests.append(_test(slo, f"100% errors on fewer than {alerting.min_events} events: no page",
+                           [Phase(steps, 1.0, few)],
+                           [_fires(_alerts(slo, f',alertstate="firing",{names.SEVERITY}="page"'),
+                                   _at(steps * step, step), None)]))
+    if alerting.exhaustion.enabled:
+        # At the period's pace so far: a half-budget burn lasts, an over-budget burn has spent it.
+        p, within = table.period.seconds, alerting.exhaustion.within
+        quiet = 0.5 * p / (p + within)
+        steps = math.ceil((2 * short.seconds + _seconds(alerting.exhaustion.for_ or short.name)) / step) + 3
+        at = _at(steps * step, step)
+        for burn, fires in ((quiet, False), (1.2, True)):
+            if burn * budget >= 1:
+                continue
+            tests.append(_test(slo, f"steady {burn:.2g}x burn: exhaustion alert {'fires' if fires else 'quiet'}",
+                               [Phase(steps, burn * budget)],
+                               [_fires(_guard_alert(slo, names.EXHAUSTION_SUFFIX), at, {} if fires else None)]))
+    return tests
+
+
+def budget_tests(slo: SLO) -> list[dict[str, Any]]:
+    """Night and day traffic, 100x busier by day, each half as long as the raw limit (6h at 30d: the
+    recent part of the event-weighted windows, so the older part is exercised too): the recorded budget
+    remaining must be within 0.01 of the exact one, counted event by event — where an average of ratios
+    over time is wrong by far."""
+    table, step, budget = slo.table, step_seconds(slo), slo.error_budget
+    half = max(1, table.raw_limit.seconds // step)
+    night, day = REQUESTS_PER_STEP / 100, REQUESTS_PER_STEP
+    scenarios = [
+        ("errors only at night", [Phase(half, 50 * budget, night), Phase(half, 0.1 * budget, day)]),
+        ("errors only at the day peak", [Phase(half, 0.0, night), Phase(half, 1.5 * budget, day)]),
+    ]
+    end = _at(2 * half * step, step)
+    tests = []
+    for title, phases in scenarios:
+        exact = 1 - exact_ratio(phases) / budget
+        remaining = names.BUDGET_REMAINING + queries.slo_selector(slo)
+        longest = max(table.windows, key=lambda w: w.seconds)  # event-weighted too; all of the data at the end
+        # the meta rules keep the period ratio's labels, slo_window included
+        checks = [_within(remaining, queries.slo_labels(slo, **{names.WINDOW: table.period.name}), exact, 0.01, end),
+                  _within(queries.recorded(slo, longest.name), queries.slo_labels(slo, **{names.WINDOW: longest.name}),
+                          exact_ratio(phases), 0.01 * budget, end)]
+        tests.append(_test(slo, f"day/night traffic, {title}: budget remaining {exact:.3f} within 0.01", phases,
+                           checks))
+    return tests
 
 
 def _test(slo: SLO, name: str, phases: list[Phase], checks: list[dict[str, Any]]) -> dict[str, Any]:

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
-from slokit import names, promql
-from slokit.spec.model import Alerting, EventsSLI, RawSLI, Tier
-from slokit.spec.source import Doc, Fields, Path
+from slokit import names, promql, windows
+from slokit.spec.model import Alerting, EventsSLI, Guard, RawSLI, Tier
+from slokit.spec.source import MAX_SECONDS, Doc, Fields, Path
 
 # Service and SLO names become label values, file names and dashboard uids: keep them plain.
-NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,126}[A-Za-z0-9])?$")
-_ALERT_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Matched whole (fullmatch): `$` also matches before a final newline, so "api\n" would pass.
+NAME_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9_.-]{0,126}[A-Za-z0-9])?")
+_ALERT_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+MIN_ERROR_BUDGET = 1e-9  # 99.9999999%: tighter objectives round to a zero budget in the rules
 
 
 def check_name(doc: Doc, path: Path, value: str | None) -> str:
     if value is None:
         return ""
-    if not NAME_RE.match(value):
+    if not NAME_RE.fullmatch(value):
         doc.error(path, f"{value!r} must be letters, digits, '-', '_' or '.', starting and ending with a letter or "
                         "digit")
     return value
@@ -27,6 +30,9 @@ def check_objective(doc: Doc, path: Path, value: float | None) -> float:
         return 0.0
     if not 0 < value < 100:
         doc.error(path, f"must be between 0 and 100 (a percentage, e.g. 99.9), got {value:g}")
+    elif not MIN_ERROR_BUDGET <= value / 100 <= 1 - MIN_ERROR_BUDGET:
+        doc.error(path, f"{value!r} leaves {'no' if value > 50 else 'all'} error budget at the precision the rules "
+                        f"use: keep it between {MIN_ERROR_BUDGET * 100:g} and {100 - MIN_ERROR_BUDGET * 100:.7f}")
     return value
 
 
@@ -34,9 +40,36 @@ def check_period(doc: Doc, path: Path, value: str | None, default: int) -> int:
     if value is None:
         return default
     seconds = doc.duration(path, value, -1)
-    if 0 <= seconds < 60:
-        doc.error(path, f"{value!r} is shorter than 1m; alert windows scale with the period (5m at 30d)")
-    return int(seconds) if seconds >= 60 else default
+    return check_period_seconds(doc, path, seconds, default) if seconds >= 0 else default
+
+
+def check_period_seconds(doc: Doc, path: Path, seconds: float, default: int) -> int:
+    """An SLO period: long enough that the Google window table scaled to it still means what it says."""
+    problem = period_problem(int(seconds)) if seconds <= MAX_SECONDS else "longer than 10y"
+    if problem:
+        doc.error(path, f"{promql.format_duration(int(seconds)) if seconds >= 1 else f'{seconds:g}s'}: {problem}")
+        return default
+    return int(seconds)
+
+
+def period_problem(seconds: int) -> str | None:
+    """Why the window table scaled to a period of `seconds` loses its meaning, if it does.
+
+    Windows round to whole seconds, so for short periods two windows become one (a duplicate rule) or
+    a short window reaches its long one, and the factors, recomputed from the rounded windows, drift
+    until a ticket-level burn pages. The 30d table's order (14.4 > 6 > 3 > 1, short < long) must hold."""
+    if seconds < 60:
+        return "shorter than 1m; alert windows scale with the period (5m at 30d)"
+    base, table = windows.table(windows.BASE_PERIOD), windows.table(seconds)
+    if len(table.windows) < len(base.windows) or any(c.short.seconds >= c.long.seconds for c in table.conditions):
+        return ("too short: its alert windows, scaled from 30d and rounded to whole seconds, collapse into each "
+                "other (" + ", ".join(f"{c.short.name}/{c.long.name}" for c in table.conditions) + ")")
+    factors = [c.factor for c in table.conditions]
+    if any(a <= b for a, b in zip(factors, factors[1:], strict=False)):
+        return ("too short: rounding its alert windows to whole seconds changes the burn factors to "
+                + ", ".join(f"{f:g}x" for f in factors) + " (14.4x, 6x, 3x, 1x at 30d), so a ticket-level burn "
+                "would page")
+    return None
 
 
 def check_labels(doc: Doc, path: Path, labels: dict[str, str]) -> dict[str, str]:
@@ -59,10 +92,19 @@ def check_query(doc: Doc, path: Path, query: str | None, needs_window: bool = Tr
     return query.strip()
 
 
+def check_annotations(doc: Doc, path: Path, annotations: dict[str, str]) -> dict[str, str]:
+    """Annotation names follow label-name rules in Prometheus (`12` or `a-b` fail `promtool check rules`)."""
+    for name in annotations:
+        if not promql.is_label_name(name):
+            doc.error(path + (name,), "is not a valid annotation name ([a-zA-Z_][a-zA-Z0-9_]*)")
+    return annotations
+
+
 def check_duration(doc: Doc, path: Path, value: str | None) -> str | None:
     """A duration written into generated config as it is (`for`, Alertmanager intervals): checked only."""
     if value is not None:
         doc.duration(path, value, 0, minimum=1)
+        return value.strip()  # " 5m" is read as 5m, and must be written so: Prometheus takes no spaces
     return value
 
 
@@ -87,27 +129,55 @@ def tier(doc: Doc, path: Path, value: object, enabled_key: str) -> Tier:
         enabled=enabled,
         for_=check_duration(doc, f.at("for"), f.str("for")),
         labels=check_labels(doc, f.at("labels"), f.str_map("labels")),
-        annotations=f.str_map("annotations"),
+        annotations=check_annotations(doc, f.at("annotations"), f.str_map("annotations")),
     )
 
 
+GUARDS = ("no_data", "invalid", "exhaustion")  # slokit/v1 only: the other formats have no such alerts
+
+
 def alerting(doc: Doc, path: Path, value: object, tier_keys: tuple[str, str], enabled_key: str,
-             default_name: str) -> Alerting:
+             default_name: str, guards: bool = False) -> Alerting:
     page_key, ticket_key = tier_keys
-    f = Fields(doc, path, value, ("name", "labels", "annotations", page_key, ticket_key))
+    extra = ("min_events", *GUARDS) if guards else ()
+    f = Fields(doc, path, value, ("name", "labels", "annotations", page_key, ticket_key, *extra))
     name = f.str("name")
     if name is not None and not name.strip():
         doc.error(f.at("name"), "must not be empty (leave it out for the default name)")
     name = name or default_name
-    if not _ALERT_NAME_RE.match(name):
+    if not _ALERT_NAME_RE.fullmatch(name):
         doc.error(f.at("name"), f"{name!r} is not a valid alert name ([a-zA-Z_][a-zA-Z0-9_]*)")
+    min_events = f.num("min_events", 0)
+    if min_events < 0 or min_events != int(min_events):
+        doc.error(f.at("min_events"), "must be a whole number of events, at least 0")
     return Alerting(
         name=name,
         labels=check_labels(doc, f.at("labels"), f.str_map("labels")),
-        annotations=f.str_map("annotations"),
+        annotations=check_annotations(doc, f.at("annotations"), f.str_map("annotations")),
         page=tier(doc, f.at(page_key), f.raw(page_key), enabled_key),
         ticket=tier(doc, f.at(ticket_key), f.raw(ticket_key), enabled_key),
+        min_events=int(min_events) if min_events >= 0 else 0,
+        no_data=_guard(doc, f, "no_data", Guard()),
+        invalid=_guard(doc, f, "invalid", Guard()),
+        exhaustion=_guard(doc, f, "exhaustion", Guard(enabled=False)),
     )
+
+
+def _guard(doc: Doc, f: Fields, key: str, default: Guard) -> Guard:
+    """`no_data: false`, or a mapping {enabled, severity, for, within}; naming the section turns it on."""
+    value = f.raw(key)
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return replace(default, enabled=value)
+    allowed = ("enabled", "severity", "for") + (("within",) if key == "exhaustion" else ())
+    g = Fields(doc, f.at(key), value, allowed)
+    severity = g.str("severity", default.severity)
+    if severity not in names.SEVERITIES:
+        doc.error(g.at("severity"), f"must be one of {', '.join(names.SEVERITIES)}")
+    return Guard(enabled=g.bool("enabled", True), severity=severity,
+                 for_=check_duration(doc, g.at("for"), g.str("for")),
+                 within=int(doc.duration(g.at("within"), g.raw("within"), 0)))
 
 
 def check_alert_name(doc: Doc, path: Path, name: str) -> str:
@@ -120,4 +190,4 @@ def alert_name(service: str, slo: str) -> str:
     """Default alert name: CamelCase of service and SLO (`checkout`, `availability` -> CheckoutAvailability)."""
     words = re.split(r"[^A-Za-z0-9]+", f"{service} {slo}")
     name = "".join(w[:1].upper() + w[1:] for w in words if w)
-    return name if _ALERT_NAME_RE.match(name) else f"SLO{name}"
+    return name if _ALERT_NAME_RE.fullmatch(name) else f"SLO{name}"

@@ -66,12 +66,29 @@ class Tier:
 
 
 @dataclass(frozen=True)
+class Guard:
+    """An alert about the SLI itself or the budget, beside the burn-rate tiers: no data, an impossible
+    ratio, budget exhaustion. `severity` routes it like the tiers (slo_severity)."""
+
+    enabled: bool = True
+    severity: str = "ticket"
+    for_: str | None = None  # None: a default sized to the window table (see generate/rules.py)
+    within: int = 0  # exhaustion only: fire when the budget runs out within this many seconds (0: when spent)
+
+
+@dataclass(frozen=True)
 class Alerting:
     name: str  # alert name; the same name for both tiers, told apart by slo_severity
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
     page: Tier = field(default_factory=Tier)
     ticket: Tier = field(default_factory=Tier)
+    # Fewer events than this in a condition's long window and the tier does not fire: one failure among
+    # three night-time requests is 33% errors, not a reason to page (0: no minimum).
+    min_events: int = 0
+    no_data: Guard = field(default_factory=Guard)  # the SLI's total series are gone: never "within budget"
+    invalid: Guard = field(default_factory=Guard)  # an error ratio above 1 or below 0: a broken SLI
+    exhaustion: Guard = field(default_factory=lambda: Guard(enabled=False))  # opt-in
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 from slokit import names, promql
-from slokit.spec import alertmanager, common
+from slokit.spec import alertmanager, common, tables
 from slokit.spec import gate as gate_section
 from slokit.spec.model import SLI, SLO, HttpSLI, LatencySLI, Source
 from slokit.spec.source import Doc, Fields, Path
+from slokit.windows import WindowTable
 
-# Sections beside the SLOs, at the top or per SLO: silence-group routing, runtime policy, release gate.
-# `policy:` sections name SLOs of any file, so spec.loader reads them once every SLO is known.
-SECTIONS = ("alertmanager", "policy", "gate")
+# Sections beside the SLOs, at the top or per SLO: silence-group routing, runtime policy, release gate, a
+# custom window table. `policy:` sections name SLOs of any file, so spec.loader reads them once every SLO is known.
+SECTIONS = ("alertmanager", "policy", "gate", "windows")
 
 
 def read_slokit(doc: Doc) -> list[SLO]:
@@ -38,7 +39,7 @@ def read_slokit(doc: Doc) -> list[SLO]:
         alerting = None
         if f.raw("alerting") is not False:
             alerting = common.alerting(doc, f.at("alerting"), f.raw("alerting", {}), ("page", "ticket"), "enabled",
-                                       common.alert_name(service, name))
+                                       common.alert_name(service, name), guards=True)
         slo = SLO(
             service=service,
             name=name,
@@ -53,11 +54,23 @@ def read_slokit(doc: Doc) -> list[SLO]:
             if f.has("alertmanager") else top_alertmanager,
             source=Source(doc.file, doc.line(path), "slokit/v1"),
         )
+        windows_path, table = (f.at("windows"), f.raw("windows")) if f.has("windows") else (top.at("windows"),
+                                                                                              top.raw("windows"))
+        if table is not None:
+            slo = replace(slo, window_table=_windows(doc, windows_path, table, slo.period))
         gate_path, gate = (f.at("gate"), f.raw("gate")) if f.has("gate") else (top.at("gate"), top.raw("gate"))
         if gate is not None:
             slo = replace(slo, gate=gate_section.read(doc, gate_path, gate, slo))
         slos.append(slo)
     return slos
+
+
+def _windows(doc: Doc, path: Path, value: object, period: int) -> WindowTable | None:
+    """The `windows:` section for one SLO (a top-level one is read once per SLO: each problem reported once)."""
+    scratch = Doc(doc.file, doc.data, doc.marks, [], doc.base)
+    table = tables.read_section(scratch, path, value, period)
+    doc.problems.extend(p for p in scratch.problems if p not in doc.problems)
+    return table
 
 
 def _sli(doc: Doc, path: Path, value: object, service: str) -> SLI:

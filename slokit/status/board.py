@@ -9,6 +9,7 @@ table all render the same thing.
 from __future__ import annotations
 
 import collections
+import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -67,6 +68,20 @@ def window_tiers(table: windows.WindowTable, burn: dict[int, float]) -> tuple[di
     return per_window, state
 
 
+def time_to_exhaustion(remaining: float | None, period: int) -> float | None:
+    """Seconds until the budget is spent at the period's pace so far (the rule slo:time_to_exhaustion:seconds
+    computes the same): the budget left over the share spent, times the period. None: no data; inf: no burn."""
+    if remaining is None:
+        return None
+    spent = 1 - remaining
+    return math.inf if spent <= 0 else max(remaining, 0.0) / spent * period
+
+
+def _finite(seconds: float | None) -> float | str | None:
+    """JSON has no infinity: "never" when nothing burns."""
+    return "never" if seconds == math.inf else (None if seconds is None else round(seconds))
+
+
 def slo_row(slo: SLO, burn: dict[int, float] | None, budget: float | None) -> dict[str, Any]:
     """An SLO's row of the snapshot; `burn` None means the source has no answer (stale or unknown)."""
     table = slo.table
@@ -75,6 +90,7 @@ def slo_row(slo: SLO, burn: dict[int, float] | None, budget: float | None) -> di
         "id": slo.id, "service": slo.service, "name": slo.name, "objective": slo.objective,
         "period": table.period.name, "sli": describe_sli(slo), "description": slo.description,
         "budget_remaining": None if budget is None else round(budget, 6),
+        "time_to_exhaustion": _finite(time_to_exhaustion(budget, table.period.seconds)),
         "state": state if burn is not None else "unknown",
         "windows": [{"window": w.name, "seconds": w.seconds,
                      "burn": None if burn is None else round(burn.get(w.seconds, 0.0), 4),
@@ -95,7 +111,7 @@ class StatusBoard:
         self.started = self.clock()
         self.ledger = BudgetLedger(self.clock)
         for slo in self.slos:
-            self.ledger.add_slo(slo.key, slo.error_budget, slo.period)
+            self.ledger.add_slo(slo.key, slo.error_budget, slo.period, slo.table)
         self.history: dict[tuple[str, str], collections.deque[Sample]] = {
             s.key: collections.deque(maxlen=keep) for s in self.slos}
         self._lock = threading.Lock()
@@ -104,7 +120,7 @@ class StatusBoard:
     def listener(self) -> Listener:
         """The middleware listener: feeds the runtime's engine (if it has one) and the budget ledger."""
         engine = self.runtime.listener()  # a no-op when the runtime reads Prometheus
-        ledger = request_listener(self.ledger, self.slos)  # type: ignore[arg-type]  # shaped like Engine
+        ledger = request_listener(self.ledger, self.slos)  # shaped like Engine (a listener Sink)
 
         def listener(route: str, outcome: str, duration_seconds: float) -> None:
             engine(route, outcome, duration_seconds)
@@ -140,7 +156,7 @@ class StatusBoard:
                 return t.as_json()
         return None
 
-    def snapshot(self, transitions: int = 20) -> dict[str, Any]:
+    def snapshot(self, transitions: int = 100) -> dict[str, Any]:
         """Everything the page shows, as JSON-able data (the /status.json body)."""
         rows = []
         with self._lock:

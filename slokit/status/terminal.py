@@ -122,17 +122,34 @@ def _burn_cell(w: dict[str, Any]) -> str:
     return f"{_text(w.get('window'))} {'n/a' if burn is None else format(burn, '.1f') + 'x'}{marks}"
 
 
+def _duration(value: Any) -> str:
+    """Seconds as the largest two units ("3d4h"); "never" and no data as such."""
+    if value == "never":
+        return "never"
+    seconds = _number(value)
+    if seconds is None or seconds < 0:
+        return "no data"
+    if seconds == 0:
+        return "spent"
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")) if n]
+    return "".join(parts[:2]) or "0s"
+
+
 def render(snapshot: dict[str, Any]) -> str:
     """The snapshot as tables: SLOs, breakers, switches (and the health probes, when the service has them)."""
     started = _number(snapshot.get("started")) or 0.0
-    slo_rows = [["SLO", "OBJECTIVE", "SLI (errors)", "BUDGET", "STATE", "BURN PER WINDOW"]]
+    slo_rows = [["SLO", "OBJECTIVE", "SLI (errors)", "BUDGET", "EXHAUSTED IN", "STATE", "BURN PER WINDOW"]]
     for r in _items(snapshot.get("slos")):
         budget = _number(r.get("budget_remaining"))
         objective = _number(r.get("objective"))
         state = _text(r.get("state"))
         slo_rows.append([_text(r.get("id")), f"{'?' if objective is None else format(objective, 'g')}%/"
                          f"{_text(r.get('period'))}", _text(r.get("sli")),
-                         "n/a" if budget is None else f"{budget * 100:.1f}%",
+                         "no data" if budget is None else f"{budget * 100:.1f}%",
+                         _duration(r.get("time_to_exhaustion")),
                          state.upper() if state in ("page", "ticket") else state,
                          " ".join(_burn_cell(w) for w in _items(r.get("windows")))])
     out = [_columns(slo_rows)]
