@@ -1,5 +1,6 @@
-"""`slokit generate` keeps each service's files in OUT/.slokit-cache and renders only what changed; the
-output is the same with the cache, without it, and with a damaged one. Long runs show progress on a
+"""`slokit generate` remembers in OUT/.slokit-cache what each service's files were made from and renders
+only what changed; the output is the same with the cache, without it, with a damaged one and after
+files were edited by hand. Long runs show progress on a
 terminal and nothing elsewhere."""
 
 from __future__ import annotations
@@ -52,31 +53,36 @@ def tree(out: Path) -> dict[str, str]:
     return {str(p.relative_to(out)): p.read_text() for p in tree_paths(out)}
 
 
-def generate_with(cache: Cache, spec: Path) -> dict[str, str]:
-    return generated.generate(load([str(spec)]), cache=cache)[0]
+def generate_with(spec: Path, out: Path) -> tuple[dict[str, str], Cache]:
+    """What `slokit generate` does: generate with the cache, write the files, save the cache."""
+    cache = Cache(out / DIR, out)
+    files = generated.generate(load([str(spec)]), cache=cache)[0]
+    for name, text in files.items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text(text)
+    cache.save()
+    return files, cache
 
 
 def test_a_rerun_renders_nothing_and_one_change_renders_one_service(tmp_path):
-    spec = specs(tmp_path / "slos", a="99.9", b="99.5", c="99")
-    cold = Cache(tmp_path / "cache")
-    first = generate_with(cold, spec)
-    cold.save()
+    spec, out = specs(tmp_path / "slos", a="99.9", b="99.5", c="99"), tmp_path / "out"
+    first, cold = generate_with(spec, out)
     assert (cold.hits, cold.misses) == (0, 6)  # rules and dashboards of three services
 
-    warm = Cache(tmp_path / "cache")
-    assert generate_with(warm, spec) == first
-    assert (warm.hits, warm.misses) == (6, 0)
+    again, warm = generate_with(spec, out)
+    assert again == first and (warm.hits, warm.misses) == (6, 0)
 
     specs(spec, b="99.95")
-    changed = Cache(tmp_path / "cache")
-    assert generate_with(changed, spec) == generated.generate(load([str(spec)]))[0]
-    assert (changed.hits, changed.misses) == (4, 2)
+    changed, cache = generate_with(spec, out)
+    assert changed == generated.generate(load([str(spec)]))[0]
+    assert (cache.hits, cache.misses) == (4, 2)
 
 
 def test_the_cache_lives_beside_the_output_and_deleting_it_changes_nothing(tmp_path):
     out = tmp_path / "out"
     run(EXAMPLES, out)
-    assert (out / DIR / "index.json").is_file() and "*" in (out / DIR / ".gitignore").read_text()
+    assert sorted(p.name for p in (out / DIR).iterdir()) == [".gitignore", "index.json"]  # no copy of the output
+    assert "*" in (out / DIR / ".gitignore").read_text()
     cold = tree(out)
     run(EXAMPLES, out)
     assert tree(out) == cold
@@ -85,14 +91,13 @@ def test_the_cache_lives_beside_the_output_and_deleting_it_changes_nothing(tmp_p
     assert tree(out) == cold
 
 
-def test_a_damaged_cache_is_a_miss_never_wrong_output(tmp_path):
+def test_edited_output_or_a_damaged_cache_is_a_miss_never_wrong_output(tmp_path):
     spec = specs(tmp_path / "slos", a="99.9")
     out = tmp_path / "out"
     run(spec, out)
     expected = tree(out)
-    for blob in (out / DIR / "blobs").iterdir():
-        blob.write_text("damaged")
-    (out / "dashboards" / "slokit-svc-a.json").write_text("edited by hand")
+    (out / "dashboards/slokit-svc-a.json").write_text("edited by hand")
+    (out / "rules/a.yml").unlink()
     run(spec, out)
     assert tree(out) == expected
     (out / DIR / "index.json").write_text("[not an index")

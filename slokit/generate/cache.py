@@ -1,11 +1,11 @@
-"""Generated files per service, content-addressed, kept beside the output (`OUT/.slokit-cache/`), so a
-re-run renders only the services whose inputs changed.
+"""What each service's generated files were made from, kept beside the output (`OUT/.slokit-cache/`), so
+a re-run renders only the services whose inputs changed.
 
 An entry's key is a digest of everything its files are made from: slokit's own code (its version and
-source), the service's SLOs, the rules format and, for dashboards, the jsonnet library's source. The files
-themselves are stored once each under their own digest (every service's overview is one blob). Deleting
-the folder is always safe: it only costs the time to render everything again. A missing or damaged blob
-is a miss, never wrong output.
+source), the service's SLOs, the rules format and, for dashboards, the jsonnet library's source; it names
+the files by the digest of their text. The text is the output itself: a file edited or deleted by hand
+makes its service's entry a miss, never wrong output. Deleting the folder is always safe: it only costs
+the time to render everything again.
 """
 
 from __future__ import annotations
@@ -61,13 +61,12 @@ def _digest(text: str) -> str:
 
 
 class Cache:
-    """Entries (key -> files and notes) read from and written to `root`. `save()` writes what this run
-    used; entries it did not use are dropped, so the cache stays the size of one run's output.
+    """Which files each key made, by digest, kept in `root/index.json`; their text is read back from `out`,
+    where they were written, and a file that is missing there or differs from its digest makes its entry
+    a miss (so no copy of the output is kept). `save()` writes the entries this run used; the others are
+    dropped, so the index stays the size of one run's output. `unchanged`: files found as generated."""
 
-    out: where the files are written. A file found there with the content an entry names is read from
-    there instead of from the cache, and listed in `unchanged` (its writer can skip it)."""
-
-    def __init__(self, root: Path, out: Path | None = None) -> None:
+    def __init__(self, root: Path, out: Path) -> None:
         self.root, self.out = root, out
         self.unchanged: set[str] = set()
         try:
@@ -76,8 +75,7 @@ class Cache:
         except (OSError, ValueError):
             self._index = {}
         self._used: dict[str, dict[str, Any]] = {}
-        self._new: dict[str, str] = {}  # digest -> text, written by save()
-        self._read: dict[str, str] = {}  # blobs read this run (the overview, once)
+        self._read: dict[str, str] = {}  # digest -> text read this run (every service's overview: once)
         self.hits = self.misses = 0
 
     def get(self, key: str) -> tuple[dict[str, str], list[str]] | None:
@@ -85,57 +83,42 @@ class Cache:
         entry = self._index.get(key)
         names = entry.get("files") if isinstance(entry, dict) else None
         notes = entry.get("notes") if isinstance(entry, dict) else None
-        try:
-            if not isinstance(names, dict) or not isinstance(notes, list):
-                raise ValueError("not an entry")
-            files = {str(name): self._text(str(name), str(digest)) for name, digest in names.items()}
-        except (OSError, ValueError):
+        if not isinstance(names, dict) or not isinstance(notes, list):
             self.misses += 1
             return None
+        files = {}
+        for name, digest in names.items():
+            text = self._text(str(name), str(digest))
+            if text is None:
+                self.misses += 1
+                return None
+            files[str(name)] = text
         self._used[key] = {"files": names, "notes": notes}
+        self.unchanged.update(files)
         self.hits += 1
         return files, [str(n) for n in notes]
 
     def put(self, key: str, files: dict[str, str], notes: Iterable[str] = ()) -> None:
-        names = {}
-        for name, text in files.items():
-            digest = names[name] = _digest(text)
-            self._new[digest] = text
-        self._used[key] = {"files": names, "notes": list(notes)}
+        self._used[key] = {"files": {name: _digest(text) for name, text in files.items()}, "notes": list(notes)}
 
-    def _text(self, name: str, digest: str) -> str:
+    def _text(self, name: str, digest: str) -> str | None:
         text = self._read.get(digest)
-        if text is not None:
-            return text
-        if self.out is not None:
+        if text is None:
             try:
                 data = (self.out / name).read_bytes()
             except OSError:
-                data = b""
-            if hashlib.sha256(data).hexdigest() == digest:
-                self.unchanged.add(name)
-                self._read[digest] = text = data.decode()
-                return text
-        data = (self.root / "blobs" / digest).read_bytes()
-        if hashlib.sha256(data).hexdigest() != digest:
-            raise ValueError(f"damaged cache blob {digest}")
-        self._read[digest] = text = data.decode()
+                return None
+            if hashlib.sha256(data).hexdigest() != digest:
+                return None
+            self._read[digest] = text = data.decode()
         return text
 
     def save(self) -> None:
-        """Write new blobs and the index of this run's entries; remove blobs nothing refers to."""
-        blobs = self.root / "blobs"
-        blobs.mkdir(parents=True, exist_ok=True)
+        """Write the index of this run's entries (after the files they name were written)."""
+        self.root.mkdir(parents=True, exist_ok=True)
         if not (self.root / ".gitignore").is_file():  # out of version control wherever OUT is
             _write(self.root / ".gitignore", "# slokit generate's cache: safe to delete\n*\n")
-        for digest, text in self._new.items():
-            if not (blobs / digest).is_file():
-                _write(blobs / digest, text)
         _write(self.root / "index.json", json.dumps(self._used, sort_keys=True))
-        keep = {str(d) for entry in self._used.values() for d in entry["files"].values()}
-        for path in blobs.iterdir():
-            if path.name not in keep:
-                path.unlink(missing_ok=True)
 
 
 def _write(path: Path, text: str) -> None:

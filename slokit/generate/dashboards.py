@@ -228,9 +228,9 @@ def files(slos: tuple[SLO, ...] | list[SLO], entry: Path | str | None = None, *,
     out: dict[str, str] = {}
 
     def add(texts: dict[str, str]) -> None:
-        for uid_, text in texts.items():
-            if out.setdefault(f"{OUT_DIR}/{uid_}.json", text) != text:
-                raise DashboardError(f"{path}: dashboard {uid_!r} differs between services; a dashboard over "
+        for file, text in texts.items():
+            if out.setdefault(file, text) != text:
+                raise DashboardError(f"{path}: dashboard {file!r} differs between services; a dashboard over "
                                      "several services must not read model.slos")
 
     groups: dict[str, list[SLO]] = {}
@@ -254,7 +254,8 @@ def files(slos: tuple[SLO, ...] | list[SLO], entry: Path | str | None = None, *,
     for batch, batch_results in zip(batches, results, strict=True):
         first = batch_results[0][0]
         for (_, key), (own, shared_uids) in zip(batch, batch_results, strict=True):
-            texts = own | {uid_: first[uid_] for uid_ in shared_uids}
+            dashboards = own | {uid_: first[uid_] for uid_ in shared_uids}
+            texts = {f"{OUT_DIR}/{uid_}.json": text for uid_, text in dashboards.items()}
             add(texts)
             if cache:
                 cache.put(key, texts)
