@@ -145,7 +145,7 @@ def test_sloth_validation_is_kept(write_spec):
 def test_other_kinds_of_the_sloth_api_are_named(write_spec):
     path = write_spec("apiVersion: sloth.slok.dev/v1\nkind: PrometheusServiceLevels\nmetadata: {name: x}\nspec: {}\n")
     assert problems(path) == [f"{path}:2: kind: unsupported 'PrometheusServiceLevels' for sloth.slok.dev/v1: "
-                              "expected PrometheusServiceLevel"]
+                              "expected PrometheusServiceLevel, AlertWindows"]
 
 
 def test_a_crd_needs_its_envelope(write_spec):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from slokit.cli import sloth_flags
 from slokit.cli.common import read_specs
 from slokit.cli.errors import FAILED
 from slokit.cli.progress import Progress
@@ -24,8 +25,10 @@ from slokit.spec.source import Doc, read_documents
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-def validate(paths: tuple[str, ...]) -> None:
-    """Check spec files (slokit/v1, Sloth prometheus/v1, OpenSLO v1) and folders of them.
+@sloth_flags.spec_options
+def validate(paths: tuple[str, ...], extra_labels: dict[str, str], default_period: int | None,
+             windows_path: str | None) -> None:
+    """Check spec files (slokit/v1; Sloth prometheus/v1 and CRDs, Pyrra CRDs, OpenSLO) and folders of them.
 
     Exits 0 when every spec is valid, 2 with file:line: field: message for each problem. Runtime
     `policy:` sections inside specs, and policy files (slokit/policy/v1) among the paths, are checked
@@ -35,7 +38,8 @@ def validate(paths: tuple[str, ...]) -> None:
     Example:
       slokit validate examples/ ../sloth-specs/home-wifi.yml
     """
-    spec = read_specs(paths)  # the specs' policy: sections are read (and refused) with them
+    # the specs' policy: sections are read (and refused) with them
+    spec = read_specs(paths, sloth_flags.options(extra_labels, default_period, windows_path))
     policies = policy_files(spec_files(paths))
     for file in policies:
         for warning in load_policy(file, spec.slos).warnings:
@@ -60,9 +64,12 @@ def validate(paths: tuple[str, ...]) -> None:
                    "'slokit.libsonnet'; default: slokit's dashboards/lib/main.jsonnet).")
 @click.option("--quiet", "-q", is_flag=True,
               help="No progress, notes or summary (spec warnings and errors still go to stderr).")
+@sloth_flags.spec_options
+@sloth_flags.output_options
 @click.pass_context
 def generate(ctx: click.Context, paths: tuple[str, ...], out: str, fmt: str, check: bool, am_base: str | None,
-             dashboards_entry: str | None, quiet: bool) -> None:
+             dashboards_entry: str | None, quiet: bool, extra_labels: dict[str, str], default_period: int | None,
+             windows_path: str | None, disable_alerts: bool, disable_recordings: bool) -> None:
     """Generate rules, promtool tests, Alertmanager config, dashboards and delivery templates from specs.
 
     Writes OUT/rules/<service>.yml, OUT/rules/tests/<service>.test.yml, OUT/alertmanager/alertmanager.yml
@@ -78,9 +85,12 @@ def generate(ctx: click.Context, paths: tuple[str, ...], out: str, fmt: str, che
       slokit generate slos/ --out deploy/ --format prometheus-operator
       slokit generate examples/ --out . --check     # CI: fail on drift
       slokit generate slos/ --out build/ --alertmanager-base /etc/alertmanager/alertmanager.yml
+      slokit generate sloth-specs/ --out build/ -l env=prod --default-slo-period 28d   # Sloth's flags
     """
     gc.disable()  # a short batch job: the cycle collector only slows large runs (bench/generate.py)
-    spec = read_specs(paths)
+    spec = read_specs(paths, sloth_flags.options(extra_labels, default_period, windows_path))
+    if disable_alerts:
+        spec = sloth_flags.without_alerts(spec)
     base = _alertmanager_base(am_base) if am_base else None
     root = Path(out)
     cache = Cache(root / CACHE_DIR, out=root)
@@ -90,6 +100,10 @@ def generate(ctx: click.Context, paths: tuple[str, ...], out: str, fmt: str, che
                                           workers=len(os.sched_getaffinity(0)), cache=cache, progress=progress)
     finally:
         progress.close()
+    if disable_recordings:
+        files, dropped = sloth_flags.without_recordings(files)
+        notes.extend(dropped)
+        cache.unchanged.difference_update(n for n in files if n.startswith("rules/"))  # not as generated
     if check:
         drift = [name for name, text in files.items() if name not in cache.unchanged and _read(root / name) != text]
         for name in drift:

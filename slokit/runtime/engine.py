@@ -47,11 +47,11 @@ class SLOTracker:
     """Sliding windows of one SLO. Thread-safe; never awaits, so safe to call from asyncio code too."""
 
     def __init__(self, slo_id: str, error_budget: float, period: int, clock: Clock = system_clock,
-                 buckets_per_shortest: int = BUCKETS_PER_SHORTEST):
+                 buckets_per_shortest: int = BUCKETS_PER_SHORTEST, table: windows.WindowTable | None = None):
         if not 0 < error_budget < 1:
             raise ValueError(f"error budget must be in (0, 1), got {error_budget}")
         self.slo_id, self.error_budget, self.clock = slo_id, error_budget, clock  # slo_id: for display
-        self.table = windows.table(period)
+        self.table = table or windows.table(period)  # the SLO's table (SLO.table), else the period's
         self.width = max(self.table.shortest.seconds / buckets_per_shortest, 1e-3)
         self.window_seconds: tuple[int, ...] = tuple(w.seconds for w in self.table.windows)
         # buckets per window: the current one plus n-1 finished ones
@@ -132,8 +132,9 @@ class Engine:
         self.buckets_per_shortest = buckets_per_shortest
         self.trackers: dict[tuple[str, str], SLOTracker] = {}
 
-    def add_slo(self, key: tuple[str, str], error_budget: float, period: int) -> SLOTracker:
-        tracker = SLOTracker("-".join(key), error_budget, period, self.clock, self.buckets_per_shortest)
+    def add_slo(self, key: tuple[str, str], error_budget: float, period: int,
+                table: windows.WindowTable | None = None) -> SLOTracker:
+        tracker = SLOTracker("-".join(key), error_budget, period, self.clock, self.buckets_per_shortest, table)
         self.trackers[key] = tracker
         return tracker
 
@@ -142,7 +143,7 @@ class Engine:
                  buckets_per_shortest: int = BUCKETS_PER_SHORTEST) -> Engine:
         engine = cls(clock, buckets_per_shortest)
         for slo in slos:
-            engine.add_slo(slo.key, slo.error_budget, slo.period)
+            engine.add_slo(slo.key, slo.error_budget, slo.period, slo.table)
         return engine
 
     def record(self, key: tuple[str, str], good: int = 0, bad: int = 0) -> None:

@@ -7,15 +7,17 @@ from collections.abc import Callable, Iterable
 from pathlib import Path as FilePath
 
 from slokit.errors import Problem, SpecError
-from slokit.spec import alertmanager, native, openslo, policy, pyrra, sloth
+from slokit.spec import alertmanager, native, openslo, options, policy, pyrra, sloth, tables
 from slokit.spec.model import SLO, Spec
 from slokit.spec.source import Doc, read_documents
 
 SPEC_SUFFIXES = (".yml", ".yaml")
 FORMATS = ("slokit/v1", sloth.PROMETHEUS_V1, sloth.CRD_VERSION, pyrra.VERSION, openslo.V1, openslo.V1ALPHA)
 Reader = Callable[[Doc], list[SLO]]
-CRDS: dict[str, dict[str, Reader]] = {sloth.CRD_VERSION: {sloth.CRD_KIND: sloth.read_crd},
-                                      pyrra.VERSION: {pyrra.KIND: pyrra.read}}
+CRDS: dict[str, dict[str, Reader]] = {
+    sloth.CRD_VERSION: {sloth.CRD_KIND: sloth.read_crd, tables.ALERT_WINDOWS_KIND: tables.among_specs},
+    pyrra.VERSION: {pyrra.KIND: pyrra.read},
+}
 
 
 def spec_files(paths: Iterable[str]) -> list[str]:
@@ -40,8 +42,9 @@ def _format(doc: Doc) -> str | None:
     return str(data.get("version") or data.get("apiVersion") or "")
 
 
-def load(paths: Iterable[str]) -> Spec:
-    """Every SLO in the paths, or SpecError with every problem found (warnings ride along on success)."""
+def load(paths: Iterable[str], with_options: options.Options | None = None) -> Spec:
+    """Every SLO in the paths, or SpecError with every problem found (warnings ride along on success).
+    `with_options`: Sloth's generate flags (default period, window catalog, extra labels)."""
     docs: list[Doc] = []
     problems: list[Problem] = []
     for file in spec_files(paths):
@@ -76,6 +79,8 @@ def load(paths: Iterable[str]) -> Spec:
         else:
             doc.error((), "not an SLO spec: needs `version: slokit/v1` or `prometheus/v1`, or an OpenSLO `apiVersion`")
     slos.extend(openslo.read(open_items))
+    slos, option_problems = options.apply(slos, with_options or options.Options())
+    problems.extend(option_problems)
     spec_policy = policy.read_sections(policy_sections, slos)  # its problems go to the documents
     for doc in docs:
         problems.extend(doc.problems)

@@ -20,9 +20,10 @@ from slokit.runtime.ring import Ring
 class BudgetCounter:
     """Good/bad counts of one SLO over its period. `record` has the tracker's signature (the listener calls it)."""
 
-    def __init__(self, error_budget: float, period: int, clock: Clock = system_clock):
+    def __init__(self, error_budget: float, period: int, clock: Clock = system_clock,
+                 table: windows.WindowTable | None = None):
         self.error_budget, self.period, self.clock = error_budget, period, clock
-        self.width = float(windows.table(period).shortest.seconds)
+        self.width = float((table or windows.table(period)).shortest.seconds)  # table: the SLO's (SLO.table)
         self.size = max(1, round(period / self.width))
         self._ring = Ring(self.size, 2, int(clock() // self.width))
         self._good, self._bad = self._ring.counts
@@ -59,8 +60,9 @@ class BudgetLedger:
         self.clock = clock
         self.trackers: dict[tuple[str, str], BudgetCounter] = {}
 
-    def add_slo(self, key: tuple[str, str], error_budget: float, period: int) -> BudgetCounter:
-        counter = self.trackers[key] = BudgetCounter(error_budget, period, self.clock)
+    def add_slo(self, key: tuple[str, str], error_budget: float, period: int,
+                table: windows.WindowTable | None = None) -> BudgetCounter:
+        counter = self.trackers[key] = BudgetCounter(error_budget, period, self.clock, table)
         return counter
 
     def remaining(self, key: tuple[str, str]) -> float | None:
