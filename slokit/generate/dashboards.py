@@ -209,7 +209,15 @@ Progress = Callable[[str, int, int], None]  # (what, services done, services in 
 
 def files(slos: tuple[SLO, ...] | list[SLO], entry: Path | str | None = None, *, engine: str | None = None,
           workers: int = 1, cache: Cache | None = None, progress: Progress | None = None) -> dict[str, str]:
-    """{`dashboards/<uid>.json`: text} for `slokit generate`; nothing when there are no SLOs.
+    """{`dashboards/<uid>.json`: text} for `slokit generate`; nothing when there are no SLOs."""
+    return start(slos, entry, engine=engine, workers=workers, cache=cache, progress=progress)()
+
+
+def start(slos: tuple[SLO, ...] | list[SLO], entry: Path | str | None = None, *, engine: str | None = None,
+          workers: int = 1, cache: Cache | None = None,
+          progress: Progress | None = None) -> Callable[[], dict[str, str]]:
+    """`files`, begun: the workers evaluate while the caller does other work; calling the returned
+    function waits for them and returns the files.
 
     The entry runs once per service, over a model holding that service alone: jsonnet keeps every value
     of an evaluation alive, so one run over 1,000 SLOs took 1.7 GB, one run per service 150 MB. Services
@@ -218,7 +226,7 @@ def files(slos: tuple[SLO, ...] | list[SLO], entry: Path | str | None = None, *,
     rendered once per batch and must come out identical in each.
     """
     if not slos:
-        return {}
+        return dict
     path = _entry(entry)
     shared = json.dumps({k: v for k, v in model([]).items() if k not in ("services", "slos")}, sort_keys=True)
     # The library's source: the entry and the jsonnet beside it and in LIB_DIR (imports from elsewhere
@@ -246,23 +254,28 @@ def files(slos: tuple[SLO, ...] | list[SLO], entry: Path | str | None = None, *,
         else:
             add(hit[0])
     todo_services = list(zip(model(todo)["services"], keys, strict=True))
-    total, done = len(groups), len(groups) - len(keys)
+    total = len(groups)
     batches = [todo_services[i:i + jsonnet.BATCH] for i in range(0, len(todo_services), jsonnet.BATCH)]
     results = jsonnet.evaluate_batches(engine, path, [path.parent, LIB_DIR], shared,
                                        [[s for s, _ in batch] for batch in batches],
                                        functools.partial(_checked, path), workers)
-    for batch, batch_results in zip(batches, results, strict=True):
-        first = batch_results[0][0]
-        for (_, key), (own, shared_uids) in zip(batch, batch_results, strict=True):
-            dashboards = own | {uid_: first[uid_] for uid_ in shared_uids}
-            texts = {f"{OUT_DIR}/{uid_}.json": text for uid_, text in dashboards.items()}
-            add(texts)
-            if cache:
-                cache.put(key, texts)
-        done += len(batch)
-        if progress:
-            progress("dashboards", done, total)
-    return dict(sorted(out.items()))
+
+    def finish() -> dict[str, str]:
+        done = total - len(keys)
+        for batch, batch_results in zip(batches, results, strict=True):
+            first = batch_results[0][0]
+            for (_, key), (own, shared_uids) in zip(batch, batch_results, strict=True):
+                dashboards = own | {uid_: first[uid_] for uid_ in shared_uids}
+                texts = {f"{OUT_DIR}/{uid_}.json": text for uid_, text in dashboards.items()}
+                add(texts)
+                if cache:
+                    cache.put(key, texts)
+            done += len(batch)
+            if progress:
+                progress("dashboards", done, total)
+        return dict(sorted(out.items()))
+
+    return finish
 
 
 def panels(dashboard: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from slokit.generate import alertmanager, dashboards, delivery, jsonnet, promtool_tests, rules, yamlout
 from slokit.generate import cache as cache_keys
 from slokit.generate.cache import Cache
@@ -25,8 +27,11 @@ def generate(spec: Spec, fmt: str = "prometheus",
 
     workers: processes for the dashboards; cache: files of services whose inputs did not change (read
     and updated; the caller saves it); progress: called with (what, services done, services in all)."""
-    files, notes = rule_files(spec, fmt, cache, progress)
-    files.update(_dashboards(spec, dashboards_entry, notes, workers, cache, progress))
+    dashboard_notes: list[str] = []
+    finish = _dashboards(spec, dashboards_entry, dashboard_notes, workers, cache, progress)  # workers start
+    files, notes = rule_files(spec, fmt, cache, progress)  # meanwhile
+    files.update(finish())
+    notes.extend(dashboard_notes)
     am_config = alertmanager.config(spec.silence_groups, alertmanager_base)  # SpecError on bad silence groups
     if am_config is not None:
         files["alertmanager/alertmanager.yml"] = yamlout.dump(am_config, alertmanager.HEADER)
@@ -73,9 +78,9 @@ def service_files(service: str, slos: list[SLO], fmt: str) -> tuple[dict[str, st
 
 
 def _dashboards(spec: Spec, entry: str | None, notes: list[str], workers: int, cache: Cache | None,
-                progress: Progress | None) -> dict[str, str]:
-    """Grafana dashboards (dashboards/*.json), or a note when the optional jsonnet package is missing."""
+                progress: Progress | None) -> Callable[[], dict[str, str]]:
+    """Grafana dashboards (dashboards/*.json), begun, or a note when the optional jsonnet package is missing."""
     if jsonnet.installed() is None:
         notes.append("dashboards skipped: pip install 'slokit[dashboards]' for jsonnet")
-        return {}
-    return dashboards.files(spec.slos, entry, workers=workers, cache=cache, progress=progress)
+        return dict
+    return dashboards.start(spec.slos, entry, workers=workers, cache=cache, progress=progress)

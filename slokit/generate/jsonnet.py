@@ -19,6 +19,7 @@ import importlib.util
 import json
 import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
+from multiprocessing.pool import Pool
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -79,11 +80,12 @@ function(shared, services)
 """
 
 Checker = Callable[[Any], list[dict[str, Any]]]  # raises DashboardError unless a list of dashboards
+Batch = list[tuple[dict[str, str], list[str]]]  # per service: {uid: text} of its own, uids it shares
 
 
 def evaluate_batch(engine_name: str | None, path: Path, jpath: Sequence[Path], shared: str,
                    services: list[dict[str, Any]], check: Checker, keep: bool = False,
-                   ) -> list[tuple[dict[str, str], list[str]]]:
+                   ) -> Batch:
     """Per service: {uid: rendered text} of the dashboards it returned itself, and the uids of those it
     shares with the batch's first service (rendered there)."""
     module = engine(engine_name)
@@ -99,15 +101,23 @@ def evaluate_batch(engine_name: str | None, path: Path, jpath: Sequence[Path], s
 
 def evaluate_batches(engine_name: str | None, path: Path, jpath: Sequence[Path], shared: str,
                      batches: Sequence[list[dict[str, Any]]], check: Checker, workers: int = 1,
-                     ) -> Iterator[list[tuple[dict[str, str], list[str]]]]:
+                     ) -> Iterator[Batch]:
     """`evaluate_batch` over every batch, in order; in forked worker processes (one batch each) when
-    `workers` > 1 and the platform forks."""
+    `workers` > 1 and the platform forks. The workers start at once, so the caller can do other work
+    (the rules) before it reads the results."""
     task = functools.partial(evaluate_batch, engine_name, path, jpath, shared, check=check)
     if workers > 1 and len(batches) > 1 and "fork" in multiprocessing.get_all_start_methods():
-        with multiprocessing.get_context("fork").Pool(min(workers, len(batches)), maxtasksperchild=1) as pool:
-            yield from pool.imap(functools.partial(task, keep=True), batches)
-    else:
-        yield from map(task, batches)
+        pool = multiprocessing.get_context("fork").Pool(min(workers, len(batches)), maxtasksperchild=1)
+        return _closing(pool, pool.imap(functools.partial(task, keep=True), batches))
+    return map(task, batches)
+
+
+def _closing(pool: Pool, results: Iterator[Batch]) -> Iterator[Batch]:
+    try:
+        yield from results
+    finally:
+        pool.terminate()  # every result was read (or an error stops the run): no work is lost
+        pool.join()
 
 
 try:  # optional (the dashboards extra): 20x faster than json for these documents
