@@ -72,14 +72,17 @@ def test_steady_ratio_below_budget_never_trips() -> None:
 def test_recovery_honours_the_hold_time() -> None:
     incident = 1200.0
     events = traffic([(WARMUP, 0.0), (incident, 0.1), (3600, 0.0)])
-    opened, closed = transitions(events, page_policy(windows=(300,), below=1.0, hold=600))
+    opened, released, step, closed = transitions(events, page_policy(windows=(300,), below=1.0, hold=600))
     stopped = WARMUP + incident
     # the 5m window drops below 1x once less than 0.001/0.1 of it still holds errors: 297s after they stop
     below = stopped + 300 * (1 - 0.001 / 0.1)
-    assert (closed["from"], closed["to"], closed["reason"]) == ("open", "closed", "policy_recovered")
-    assert abs(closed["time"] - (below + 600)) <= BUCKET
-    assert closed["time"] - opened["time"] > 600
-    assert closed["burn"]["5m"] < 1.0
+    assert (released["from"], released["to"], released["reason"]) == ("open", "ramp", "policy_recovered")
+    assert abs(released["time"] - (below + 600)) <= BUCKET
+    assert released["time"] - opened["time"] > 600
+    assert released["burn"]["5m"] < 1.0
+    # then the ramp: 10% of the calls for a minute, 50% for a minute, all of them
+    assert [(m["to"], m["reason"], m["time"] - released["time"]) for m in (step, closed)] == [
+        ("ramp", "ramp_step", 60), ("closed", "ramp_done", 120)]
 
 
 def test_no_flapping_while_errors_come_and_go() -> None:

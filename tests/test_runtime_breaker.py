@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from slokit.runtime import Breaker, BreakerConfig, BreakerOpen, Decisions, ManualClock
+from slokit.spec.policy import Ramp
 
 CONFIG = BreakerConfig(failure_rate=50, slow_call_rate=80, slow_call=2.0, window_size=10, min_calls=4,
                        open_for=30, half_open_probes=2)
@@ -65,7 +66,7 @@ def test_time_window_forgets_old_seconds() -> None:
     assert breaker.state == "open"
 
 
-def test_half_open_admits_a_bounded_number_of_probes() -> None:
+def test_half_open_admits_a_bounded_number_of_probes_then_ramps_back() -> None:
     breaker, clock, decisions = make()
     for _ in range(4):
         breaker.record(False)
@@ -76,31 +77,160 @@ def test_half_open_admits_a_bounded_number_of_probes() -> None:
     assert breaker.state == "half_open"
     breaker.record(True)
     breaker.record(True)
-    assert breaker.state == "closed" and breaker.allow()
-    assert states(decisions)[1:] == [("open", "half_open", "open_timeout"), ("half_open", "closed", "probes_passed")]
+    assert breaker.state == "ramp"  # not straight back to full traffic: 10% of the calls, then 50%
+    assert sum(breaker.allow() for _ in range(100)) == 10
+    clock.advance(60)
+    assert sum(breaker.allow() for _ in range(100)) == 50
+    clock.advance(60)
+    assert breaker.allow() and breaker.state == "closed"
+    assert states(decisions)[1:] == [("open", "half_open", "open_timeout"), ("half_open", "ramp", "probes_passed"),
+                                     ("ramp", "ramp", "ramp_step"), ("ramp", "closed", "ramp_done")]
+    assert [t.detail.get("admit_percent") for t in decisions.recent][2:4] == [10.0, 50.0]
 
 
-def test_failed_probes_open_again() -> None:
+def test_a_failed_probe_round_doubles_the_wait_up_to_open_for_max() -> None:
+    breaker, clock, decisions = make(BreakerConfig(failure_rate=50, min_calls=4, open_for=30, open_for_max=100))
+    for _ in range(4):
+        breaker.record(False)
+    waits = []
+    for _ in range(4):
+        opened = clock.now
+        while not breaker.allow():
+            clock.advance(1)
+        waits.append(clock.now - opened)
+        breaker.record(False)
+        breaker.record(False)
+        assert breaker.state == "half_open"  # 2 of 5 probes failed: the round can still pass (at most 50%)
+        breaker.record(False)  # 3 of 5: it cannot any more
+        assert breaker.state == "open"
+    assert waits == [30, 60, 100, 100]
+    assert decisions.recent[-1].reason == "probes_failed" and decisions.recent[-1].detail["next_probe_in"] == 100
+
+
+def test_one_failed_probe_fails_the_round_when_the_allowance_is_small() -> None:
     breaker, clock, _ = make()
+    breaker.allowance = 0.006  # what a page rule of a 99.9% SLO allows: 6x the error budget
+    breaker.policy_open("checkout-availability")
+    clock.advance(30)
+    assert breaker.allow() and breaker.state == "half_open"
+    breaker.record(False)
+    assert breaker.state == "open" and breaker.probes_failing
+    assert not breaker.allow()
+
+
+def test_a_ramp_step_with_failures_opens_again() -> None:
+    breaker, clock, decisions = make()
+    breaker.allowance = 0.01
     for _ in range(4):
         breaker.record(False)
     clock.advance(30)
-    assert breaker.allow() and breaker.allow()
-    breaker.record(False)
+    breaker.allow(), breaker.allow()
     breaker.record(True)
-    assert breaker.state == "open" and not breaker.allow()
+    breaker.record(True)
+    assert breaker.state == "ramp"
+    breaker.record(True)
+    breaker.record(False)  # 1 of 2 ramp calls failed, more than 1% of min_calls (4)
+    assert breaker.state == "open" and breaker.probes_failing
+    assert states(decisions)[-1] == ("ramp", "open", "ramp_failed")
+    assert decisions.recent[-1].detail == {"calls": 2, "failed": 1, "next_probe_in": 60}
 
 
-def test_policy_holds_it_open_past_the_timer_and_releases_it() -> None:
+def test_a_ramp_admits_the_same_users_and_more_of_them_each_step() -> None:
+    breaker, clock, _ = make(BreakerConfig(ramp=Ramp((10.0, 50.0), 60)))
+    breaker.policy_open()
+    clock.advance(30)
+    for _ in range(5):
+        assert breaker.allow()
+        breaker.record(True)
+    breaker.policy_release()
+    assert breaker.state == "ramp"
+    users = [f"user-{i}" for i in range(2000)]
+    first = {u for u in users if breaker.allow(key=u)}
+    assert first == {u for u in users if breaker.allow(key=u)}  # asked again: the same answer
+    assert 150 <= len(first) <= 250
+    clock.advance(60)
+    second = {u for u in users if breaker.allow(key=u)}
+    assert first < second and 900 <= len(second) <= 1100  # everyone let in at 10% stays in at 50%
+
+
+def test_policy_holds_it_open_past_the_timer_probes_and_ramps_back_on_release() -> None:
     breaker, clock, decisions = make()
     breaker.policy_open("checkout-availability", {"5m": 20.0, "1h": 15.0}, 14.4)
+    assert not breaker.allow()
+    clock.advance(30)
+    assert breaker.allow() and breaker.allow() and not breaker.allow()  # a probe round while held
+    breaker.record(True)
+    breaker.record(True)
+    assert breaker.state == "open" and not breaker.allow() and not breaker.probes_failing
     clock.advance(3600)
-    assert not breaker.allow() and breaker.state == "open"
     breaker.policy_release("checkout-availability", {"5m": 0.5}, 1.0)
-    assert breaker.state == "closed" and breaker.allow()
+    assert breaker.state == "ramp"
     opened = decisions.recent[0]
     assert (opened.reason, opened.slo, opened.burn, opened.threshold) == (
         "policy", "checkout-availability", {"5m": 20.0, "1h": 15.0}, 14.4)
+    assert states(decisions)[1:] == [("open", "half_open", "open_timeout"), ("half_open", "open", "probes_passed"),
+                                     ("open", "ramp", "policy_recovered")]
+
+
+def test_a_release_while_the_probes_fail_keeps_it_open() -> None:
+    breaker, clock, _ = make()
+    breaker.policy_open()
+    clock.advance(30)
+    breaker.allow()
+    breaker.record(False)
+    breaker.record(False)
+    assert breaker.probes_failing
+    breaker.policy_release()
+    assert breaker.state == "open" and not breaker.policy_held  # it probes on, on its own
+
+
+def test_refusals_and_probes_are_reported_as_its_own_outcomes() -> None:
+    breaker, clock, _ = make()
+    own: list[tuple[bool, float]] = []
+    breaker.on_own = lambda ok, seconds: own.append((ok, seconds))
+    breaker.policy_open()
+    assert not breaker.allow()  # a refusal nobody answered: it fails a request
+    assert not breaker.allow(fallback=True)  # the app answers it itself: not a failed request
+
+    @breaker.protect(fallback=lambda: "queued")
+    def pay() -> str:
+        return "paid"
+
+    assert pay() == "queued"
+    clock.advance(30)
+    assert breaker.allow()
+    breaker.record(True, 0.2)  # a probe
+    assert own == [(False, 0.0), (True, 0.2)]
+
+
+def test_failure_rate_off_leaves_opening_to_the_policy() -> None:
+    breaker, _, _ = make(BreakerConfig(failure_rate=None, min_calls=4))
+    for _ in range(50):
+        breaker.record(False)
+    assert breaker.state == "closed"
+
+
+def test_good_calls_counted_without_the_lock_still_push_failures_out_of_the_window() -> None:
+    breaker, _, _ = make(BreakerConfig(failure_rate=50, window_size=10, min_calls=4))
+    for _ in range(3):
+        breaker.call(lambda: None)
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            breaker.call(_fail)
+    assert breaker.state == "closed"  # 2 of 5 failed
+    for _ in range(20):
+        breaker.call(lambda: None)
+    for _ in range(4):  # the two earlier failures slid out: 4 of 10 failed
+        with pytest.raises(ValueError):
+            breaker.call(_fail)
+    assert breaker.state == "closed"
+    with pytest.raises(ValueError):
+        breaker.call(_fail)
+    assert breaker.state == "open"
+
+
+def _fail() -> None:
+    raise ValueError("down")
 
 
 def test_modes() -> None:

@@ -312,3 +312,51 @@ def test_requests_through_the_middleware_listener_open_the_breaker() -> None:
     assert not runtime.enabled("recommendations")
     # all-bad traffic: 1h reaches 14.4x after 0.0144 * 3600 = 52s (one bucket of slack)
     assert 6 * 3600 + 52 <= clock.now <= 6 * 3600 + 52 + 31
+
+
+def test_validate_warns_about_policies_that_can_lock_a_service_out(tmp_path: Path) -> None:
+    (tmp_path / "checkout.yml").write_text((EXAMPLES / "checkout.yml").read_text())
+    policy = tmp_path / "policy.yml"
+    policy.write_text("""\
+version: slokit/policy/v1
+rules:
+  - name: protect
+    slo: checkout-availability
+    when: {severity: page}
+    recover: {burn_below: 1, windows: [5m, 1h], hold: 10m}
+    open_breakers: [payments, search]
+  - name: quick
+    slo: checkout-latency
+    when: {burn_above: 6, windows: [30m, 6h]}
+    recover: {hold: 10s}
+    open_breakers: [payments]
+breakers:
+  search: {fallback: true}
+source:
+  prometheus: {url: "http://prometheus:9090"}
+""")
+    result = CliRunner().invoke(main, ["validate", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "2 SLO(s) valid in 1 file(s); 1 policy file(s) valid" in result.stdout
+    warnings = result.stderr.splitlines()
+    assert [w.split(": warning: ")[0] for w in warnings] == [f"{policy}:6", f"{policy}:7", f"{policy}:11"]
+    assert warnings[0].endswith("rules[0].recover.windows: recovery window 1h is longer than the hold (10m) and no "
+                                "trip condition needs it (their short windows are 5m, 30m): the errors that tripped "
+                                "the rule stay in it for up to 1h, so the rule can stay active that long after the "
+                                "fault ends, not 10m; recover on the short windows")
+    # payments fails requests when it refuses (no fallback); search does not; a latency SLO is not hurt by refusals
+    assert "rules[0].open_breakers[0]: while this rule holds breaker 'payments' open, its refused calls fail " \
+           "requests of checkout-availability, and the Prometheus source counts them as errors" in warnings[1]
+    assert "rules[1].recover.hold: the hold (10s) is shorter than breaker 'payments''s open_for (30s)" in warnings[2]
+    policy.write_text(policy.read_text().replace("fallback: true", "fallback: maybe"))
+    result = CliRunner().invoke(main, ["validate", str(tmp_path)])
+    assert result.exit_code == 2 and f"{policy}:14: breakers.search.fallback: must be true or false" in result.stderr
+
+
+def test_the_example_policy_and_a_default_rule_raise_no_warning() -> None:
+    assert load_policy(str(EXAMPLES / "policy.yml"), SLOS).warnings == ()
+    policy = parse_policy("policy.yml", "version: slokit/policy/v1\nrules:\n  - {name: r, slo: checkout-availability, "
+                                        "when: {severity: page}, open_breakers: [payments]}\n", SLOS)
+    # recovery by default reads the short window of each page condition, held for the shortest window
+    assert policy.rules[0].recover_windows == (300, 1800) and policy.rules[0].hold == 300
+    assert policy.warnings == ()

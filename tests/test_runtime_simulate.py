@@ -47,8 +47,11 @@ def test_simulate_reproduces_the_theoretical_detection_time(tmp_path: Path, rati
     assert set(opened["burn"]) == {"5m", "1h"}
     assert [(x["target"], x["to"]) for x in lines] == [
         ("breaker:payments", "open"), ("switch:recommendations", "off"),
-        ("breaker:payments", "closed"), ("switch:recommendations", "on")]
-    assert "4 transition(s)" in result.stderr
+        # then back gradually: the breaker at 10%, 50% of the calls a minute each, the switch at 25%, 50%
+        # of the users two minutes each
+        ("breaker:payments", "ramp"), ("switch:recommendations", "ramp"), ("breaker:payments", "ramp"),
+        ("breaker:payments", "closed"), ("switch:recommendations", "ramp"), ("switch:recommendations", "on")]
+    assert "8 transition(s)" in result.stderr
 
 
 def test_json_lines_per_request_events_and_iso_times(tmp_path: Path) -> None:
@@ -104,7 +107,8 @@ def test_policy_from_the_spec_itself(write_spec, tmp_path: Path) -> None:
     result = run("simulate", "--spec", str(spec), str(events), "--step", "10s")
     assert result.exit_code == 0, result.output
     moves = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [(m["target"], m["to"]) for m in moves] == [("switch:reviews", "off"), ("switch:reviews", "on")]
+    assert [(m["target"], m["to"]) for m in moves] == [("switch:reviews", "off"), ("switch:reviews", "ramp"),
+                                                        ("switch:reviews", "ramp"), ("switch:reviews", "on")]
     # 5% errors burn 5x from t=600; the 5m window passes 2x once 40% of it is errors (t=720, on a 10s step)
     assert moves[0]["time"] == 720
     # errors stop at t=900; the 5m window is below 1x once under 6 of its 30 rows hold errors (t=1140),

@@ -1,4 +1,5 @@
-"""`slokit simulate`: replay events through the runtime's engine and policy, or a staged rollout's gate."""
+"""`slokit simulate`: replay events through the runtime's engine and policy, run a closed-loop scenario in
+which the decisions feed back into the traffic, or a staged rollout's gate."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from slokit.cli.common import read_specs
 from slokit.cli.errors import FAILED, OK
 from slokit.errors import Problem, SpecError
 from slokit.spec.model import Spec
+from slokit.spec.policy import Policy
 
 
 @click.command()
-@click.argument("events", type=click.Path(exists=True, dir_okay=False))
+@click.argument("events", required=False, type=click.Path(exists=True, dir_okay=False))
 @click.option("--spec", "specs", multiple=True, required=True, type=click.Path(),
               help="Spec files or folders (repeatable).")
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False),
@@ -22,6 +24,10 @@ from slokit.spec.model import Spec
 @click.option("--until", default="0s", show_default=True,
               help="Go on this long after the last event (e.g. 2h) to see recoveries.")
 @click.option("--step", default=None, help="Evaluate every STEP of simulated time (default: one engine bucket).")
+@click.option("--closed-loop", "scenario_file", type=click.Path(exists=True, dir_okay=False),
+              help="A scenario (slokit/scenario/v1: traffic, a dependency failing on a schedule, expectations) "
+                   "run through the real breakers and policy in simulated time; no EVENTS. Exit 1 when an "
+                   "expectation is not met.")
 @click.option("--rollout", "rollout_events", type=click.Path(exists=True, dir_okay=False),
               help="A canary's events: replay a staged rollout against EVENTS (the stable version's) with the "
                    "spec's gate; print each stage's decision (docs/delivery.md).")
@@ -29,24 +35,32 @@ from slokit.spec.model import Spec
 @click.option("--stage-duration", default="10m", show_default=True, help="With --rollout: time per stage.")
 @click.option("--slo", "slo_id", help="With --rollout: the SLO (default: the only one with a gate canary).")
 @click.pass_context
-def simulate(ctx: click.Context, events: str, specs: tuple[str, ...], policy_file: str | None, until: str,
-             step: str | None, rollout_events: str | None, stages: str, stage_duration: str,
-             slo_id: str | None) -> None:
+def simulate(ctx: click.Context, events: str | None, specs: tuple[str, ...], policy_file: str | None, until: str,
+             step: str | None, scenario_file: str | None, rollout_events: str | None, stages: str,
+             stage_duration: str, slo_id: str | None) -> None:
     """Replay events through the burn-rate engine and a degrade policy; print every decision as JSON lines.
 
     EVENTS is CSV (header `timestamp,slo,good,bad`, or `timestamp,slo,outcome`) or JSON lines with the same
-    keys. See docs/runtime.md.
+    keys. With --closed-loop, the traffic is a model instead and the decisions feed back into it: the
+    output ends with a summary line (calls that reached the broken dependency, time to trip and to close,
+    trips, budget spent). See docs/runtime.md.
 
     \b
-    Example:
+    Examples:
       slokit simulate --spec examples/checkout.yml --policy examples/policy.yml events.csv --until 2h
+      slokit simulate --spec examples/checkout.yml --policy examples/policy.yml \\
+          --closed-loop examples/scenarios/outage-2h.yml
     """
     from slokit.runtime.simulate import log as replay_log
     from slokit.runtime.simulate import read_events
     from slokit.runtime.simulate import simulate as replay
-    from slokit.spec.policy import load_policy
 
     spec = read_specs(specs)
+    if (events is None) == (scenario_file is None):
+        raise click.UsageError("give EVENTS to replay, or --closed-loop SCENARIO (not both)")
+    if scenario_file:
+        ctx.exit(_closed_loop(spec, scenario_file, policy_file))
+    assert events is not None
     if rollout_events:
         ctx.exit(_rollout(spec, events, rollout_events, stages, stage_duration, slo_id))
     try:
@@ -54,10 +68,7 @@ def simulate(ctx: click.Context, events: str, specs: tuple[str, ...], policy_fil
         every = promql.parse_duration(step) if step else None
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
-    policy = load_policy(policy_file, spec.slos) if policy_file else spec.policy
-    if not policy.rules:
-        message = "no policy rules (give --policy or a `policy:` section)"
-        raise SpecError([Problem(policy_file or specs[0], 0, "", message)])
+    policy = _policy(spec, policy_file, specs[0])
     count = 0
     replay_log.disabled = True  # the decisions are printed below as JSON lines, not logged as well
     try:
@@ -67,6 +78,54 @@ def simulate(ctx: click.Context, events: str, specs: tuple[str, ...], policy_fil
     finally:
         replay_log.disabled = False
     click.echo(f"{count} transition(s)", err=True)
+
+
+def _policy(spec: Spec, policy_file: str | None, where: str) -> Policy:
+    """The --policy file, or the specs' policy sections; rules are required; warnings go to stderr."""
+    from slokit.spec.policy import load_policy
+
+    policy = load_policy(policy_file, spec.slos) if policy_file else spec.policy
+    for warning in policy.warnings:
+        click.echo(warning, err=True)
+    if not policy.rules:
+        message = "no policy rules (give --policy or a `policy:` section)"
+        raise SpecError([Problem(policy_file or where, 0, "", message)])
+    return policy
+
+
+def _closed_loop(spec: Spec, scenario_file: str, policy_file: str | None) -> int:
+    """`slokit simulate --closed-loop`: transitions, then one summary line; 1 when an expectation failed."""
+    from slokit.runtime import closedloop
+    from slokit.runtime.scenario import load_scenario
+
+    scenario = load_scenario(scenario_file)
+    policy = _policy(spec, policy_file, scenario_file)
+    closedloop.log.disabled = True  # printed below as JSON lines, not logged as well
+    try:
+        result = closedloop.run(scenario, policy, spec.slos)
+    finally:
+        closedloop.log.disabled = False
+    for record in result.transitions:
+        click.echo(json.dumps(record, sort_keys=True))
+    click.echo(json.dumps({"summary": result.summary}, sort_keys=True))
+    for r in result.faults:
+        f = r.as_json()
+        click.echo(f"fault {_span(r.fault.start)}..{_span(r.fault.end)}: tripped after {_span(f['tripped_after'])}, "
+                   f"{r.calls_after_trip} of {r.requests_after_trip} requests after the trip reached the "
+                   f"dependency, {r.trips} trip(s), closed {_span(f['closed_after'])} after it ended", err=True)
+    for problem in result.violations:
+        click.echo(str(problem), err=True)
+    click.echo(f"{len(result.transitions)} transition(s); "
+               + ("expectations met" if not result.violations else f"{len(result.violations)} expectation(s) not met"),
+               err=True)
+    return FAILED if result.violations else OK
+
+
+def _span(seconds: float | None) -> str:
+    if seconds is None:
+        return "never"
+    whole = int(seconds)
+    return promql.format_duration(whole) if whole >= 1 and whole == seconds else f"{seconds:g}s"
 
 
 def _rollout(spec: Spec, stable: str, canary: str, stages: str, stage_duration: str, slo_id: str | None) -> int:

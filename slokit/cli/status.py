@@ -46,25 +46,36 @@ def status(url: str | None, prometheus_url: str | None, specs: tuple[str, ...], 
 @click.option("--speed", default=1.0, show_default=True, type=click.FloatRange(0.25, 20),
               help="Run the story's clock this many times faster (4: about 15 seconds).")
 @click.option("--no-fault", "no_fault", is_flag=True, help="Inject no fault: the burn stays low, nothing trips.")
+@click.option("--fault", "fault_for", default="18s", show_default=True,
+              help="How long the gateway fails (story time, 1s to 5m). Longer than the 20s hold, e.g. 90s: the "
+                   "breaker probes through the fault and ramps traffic back after it, without flapping.")
 @click.option("--serve", "keep_serving", is_flag=True,
               help="Keep serving the service and its status page after the story.")
 @click.option("--port", default=0, show_default="a free port", type=click.IntRange(0, 65535),
               help="Port on 127.0.0.1 for the service and its status page (/slokit/).")
 @click.pass_context
-def demo(ctx: click.Context, speed: float, no_fault: bool, keep_serving: bool, port: int) -> None:
+def demo(ctx: click.Context, speed: float, no_fault: bool, fault_for: str, keep_serving: bool, port: int) -> None:
     """Watch the loop: an instrumented service burns its error budget, degrades itself and recovers.
 
     Starts a checkout service on 127.0.0.1 with slokit's middleware and in-process runtime, sends it
     traffic, makes its payment gateway fail after a calm start, and prints the timeline: burn per window,
-    the page-level burn, the breaker opening, the switch degrading, the fallback serving, the fault
-    ending and the recovery after the hold time. About a minute; exits 0 when the story went as told,
-    1 when it did not.
+    the page-level burn, the breaker opening, the switch degrading, the fallback serving, the probes
+    during the fault, its end and the ramped recovery. About a minute; exits 0 when the story went as
+    told (recovered, no flapping), 1 when it did not.
 
     \b
     Examples:
       slokit demo
+      slokit demo --fault 90s --speed 4
       slokit demo --speed 4 --serve      # then open http://127.0.0.1:PORT/slokit/
     """
+    from slokit import promql
     from slokit.demo.story import run
 
-    ctx.exit(run(speed=speed, fault=not no_fault, keep_serving=keep_serving, port=port))
+    try:
+        seconds = promql.parse_seconds(fault_for)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--fault") from None
+    if not 1 <= seconds <= 300:
+        raise click.BadParameter(f"{fault_for} is not between 1s and 5m", param_hint="--fault")
+    ctx.exit(run(speed=speed, fault=not no_fault, fault_for=seconds, keep_serving=keep_serving, port=port))

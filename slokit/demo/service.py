@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from socketserver import ThreadingMixIn
 from typing import Any
+from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, make_wsgi_app
@@ -74,7 +75,8 @@ def create_app(runtime: Runtime, board: StatusBoard, gateway: Gateway,
                 return _json(start_response, "503 Service Unavailable", {"error": str(exc)})
             return _json(start_response, "200 OK", {"receipt": receipt, "served_by": "gateway"})
         if path == "/recommendations":
-            if runtime.enabled("recommendations"):
+            user = parse_qs(environ.get("QUERY_STRING", "")).get("user", [None])[0]
+            if runtime.enabled("recommendations", key=user):  # while it ramps back, a user keeps one answer
                 return _json(start_response, "200 OK", {"items": ["gift-wrap", "express"], "degraded": False})
             return _json(start_response, "200 OK", {"items": [], "degraded": True})
         if path == "/metrics":

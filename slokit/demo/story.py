@@ -3,9 +3,12 @@
 The checkout service (slokit/demo/service.py) runs on 127.0.0.1 with the middleware feeding the
 in-process runtime. A traffic thread calls it at a capped rate. After a calm start the payment gateway
 fails 30% of charges: /pay burns its error budget, the page-level burn is reached, the policy opens the
-payments breaker (the fallback answers) and switches recommendations off; the fault ends, and after the
-burn has stayed low for the hold time everything goes back. Time is compressed twice: the demo spec's 2h
-period scales the windows to seconds, and `--speed` runs the runtime's clock faster than the wall.
+payments breaker (the fallback answers) and switches recommendations off. While the fault lasts the
+breaker probes the gateway (a few calls, less often each time they fail); once the fault ends and the
+probes pass, and the burn has stayed low for the hold time, traffic ramps back (10%, 50%, all) and the
+switch comes back user by user. With a fault longer than the hold (`--fault 90s`) nothing flaps. Time is
+compressed twice: the demo spec's 2h period scales the windows to seconds, and `--speed` runs the
+runtime's clock faster than the wall.
 """
 
 from __future__ import annotations
@@ -30,9 +33,9 @@ from slokit.status import StatusBoard, slo_row
 SPEC = Path(__file__).with_name("demo.yml")
 SLO = "checkout-availability"
 SLO_KEY = ("checkout", "availability")
-CALM, FAULT, TAIL = 12.0, 18.0, 6.0  # story seconds: calm start, fault length, calm after recovery
+CALM, FAULT, TAIL = 12.0, 18.0, 6.0  # story seconds: calm start, default fault length, calm after recovery
 NO_FAULT_LENGTH = 30.0
-GIVE_UP = 120.0  # story seconds: the story must be over by then (exit 1 otherwise)
+GIVE_UP_AFTER = 90.0  # story seconds after the fault: the story must be over by then (exit 1 otherwise)
 FAILURE_RATIO = 0.3
 PROGRESS_EVERY = 2.0  # story seconds between timeline lines
 MAX_RATE = 160.0  # requests per wall second, whatever the speed
@@ -105,7 +108,8 @@ class Traffic:
                         else:
                             c.pay_failed += 1
                     else:
-                        degraded = session.get(self.url + "/recommendations", timeout=2).json()["degraded"]
+                        degraded = session.get(f"{self.url}/recommendations?user=u{i % 40}", timeout=2).json()[
+                            "degraded"]
                         if degraded and not c.recs_degraded:
                             self.events.put(("degraded", None))
                         c.recs_degraded += degraded
@@ -126,24 +130,41 @@ class Timeline:
     def __init__(self, echo: Callable[[str], None], clock: ScaledClock, runtime: Runtime, board: StatusBoard):
         self.echo, self.clock, self.runtime, self.board = echo, clock, runtime, board
         self.paged = False
+        self.trips = 0  # policy trips of the breaker: more than one is a flap
 
     def say(self, text: str, colour: str | None = None, bold: bool = False) -> None:
         self.echo(click.style(f"[t+{self.clock.story():5.1f}s] {text}", fg=colour, bold=bold))
 
     def transition(self, t: Transition) -> None:
         kind, _, name = t.target.partition(":")
+        if t.reason.startswith("policy") and t.to_state in ("open", "off") and kind == "breaker":
+            self.trips += 1
         if t.reason == "policy" and not self.paged:
             self.paged = True
             self.say(f"PAGE-LEVEL BURN: {t.slo} burns {_burns(t.burn)}, above {t.threshold:g}x on both windows "
                      "(the CheckoutAvailability page alert's condition)", "red", bold=True)
-        hold = next((r.hold for r in self.runtime.policy.rules if t.target in r.targets), 0.0)
-        why = {"policy": f"policy: {t.slo} burns {_burns(t.burn)} > {t.threshold:g}x",
-               "policy_recovered": f"policy recovered: {_burns(t.burn)} < {t.threshold:g}x for {hold:g}s",
-               } if t.threshold is not None else {}  # health:readiness and other transitions have no threshold
-        degraded = t.to_state in ("open", "off")
-        verb = {"breaker": "breaker", "switch": "switch"}.get(kind, kind)
-        self.say(f"{verb} {name}: {t.from_state} -> {t.to_state}  ({why.get(t.reason, t.reason)})",
-                 "red" if degraded else "green", bold=True)
+        self.say(f"{kind} {name}: {t.from_state} -> {t.to_state}  ({self._why(t)})", _colour(t.to_state),
+                 bold=t.reason not in ("open_timeout", "probes_failed", "probes_passed"))
+
+    def _why(self, t: Transition) -> str:
+        d = t.detail
+        share = f"; {d['admit_percent']:g}% of the {'calls' if t.target.startswith('breaker') else 'users'}" \
+            if "admit_percent" in d else ""
+        return {
+            "policy": f"policy: {t.slo} burns {_burns(t.burn)} > {t.threshold or 0:g}x",
+            "policy_retrip": f"policy again, soon after recovering: held {d.get('hold', 0):g}s this time",
+            "policy_recovered": f"policy recovered: {_burns(t.burn)} < {t.threshold or 0:g}x for "
+                                f"{d.get('hold', 0):g}s and the probes passed{share}",
+            "open_timeout": f"probing the gateway with up to {d.get('probes', 0)} calls",
+            "probes_failed": f"{d.get('failed', 0)} of {d.get('calls', 0)} probes failed; next probe in "
+                             f"{d.get('next_probe_in', 0):g}s",
+            "probes_passed": "probes passed" + ("; the policy decides when traffic goes back" if d.get("held_by")
+                                                else "") + share,
+            "ramp_step": f"ramp{share}",
+            "ramp_failed": f"ramp calls failed ({d.get('failed', 0)} of {d.get('calls', 0)}); next probe in "
+                           f"{d.get('next_probe_in', 0):g}s",
+            "ramp_done": f"ramp done: all the {'calls' if t.target.startswith('breaker') else 'users'}",
+        }.get(t.reason, t.reason)
 
     def progress(self, delta: Counts) -> None:
         row = slo_row(self.runtime.slos[SLO_KEY], self.runtime.source.burn_rates(SLO_KEY),
@@ -153,11 +174,17 @@ class Timeline:
         parts = [click.style(f"{w['window']} {w['burn'] or 0:5.1f}x", fg=colour.get(w["tier"]))
                  for w in row["windows"] if w["window"] in page]
         snap = row["budget_remaining"]
-        breaker = self.runtime.breaker("payments").state
-        recs = "on" if self.runtime.enabled("recommendations") else "OFF"
+        payments = self.runtime.breaker("payments")
+        breaker = payments.state + (f" {payments.admitted_share:.0%}" if payments.state == "ramp" else "")
+        switch = self.runtime.switches.state()["recommendations"]
+        recs = {"on": "on", "off": "OFF"}.get(switch["state"], f"{switch['share']:.0%}")
         self.echo(f"[t+{self.clock.story():5.1f}s] /pay {delta.pay_ok:3d} ok {delta.pay_failed:3d} failed "
                   f"{delta.pay_fallback:3d} fallback | burn {' '.join(parts)} | budget {(snap or 0) * 100:5.1f}% | "
                   f"breaker {breaker} | recommendations {recs}")
+
+
+def _colour(state: str) -> str:
+    return {"open": "red", "off": "red", "half_open": "yellow", "ramp": "yellow"}.get(state, "green")
 
 
 def _diff(now: Counts, before: Counts) -> Counts:
@@ -165,8 +192,9 @@ def _diff(now: Counts, before: Counts) -> Counts:
 
 
 def run(speed: float = 1.0, fault: bool = True, keep_serving: bool = False, port: int = 0,
-        echo: Callable[[str], None] = click.echo) -> int:
-    """Tell the story; 0 when it went as told (or with no fault, nothing tripped), 1 otherwise."""
+        echo: Callable[[str], None] = click.echo, fault_for: float = FAULT) -> int:
+    """Tell the story; 0 when it went as told (recovered without flapping; with no fault, nothing tripped),
+    1 otherwise."""
     spec = load([str(SPEC)])
     slos = spec.slos
     registry = CollectorRegistry()
@@ -184,7 +212,8 @@ def run(speed: float = 1.0, fault: bool = True, keep_serving: bool = False, port
         raise click.ClickException(f"cannot serve on 127.0.0.1:{port}: {exc}") from None
     events: queue.Queue[tuple[str, object]] = queue.Queue()
     runtime.decisions.listeners.append(lambda t: events.put(("transition", t)))
-    traffic = Traffic(served.url, min(40.0 * speed, MAX_RATE), GIVE_UP / speed + 5, events)
+    give_up = CALM + (fault_for if fault else NO_FAULT_LENGTH) + GIVE_UP_AFTER
+    traffic = Traffic(served.url, min(40.0 * speed, MAX_RATE), give_up / speed + 5, events)
     timeline = Timeline(echo, clock, runtime, board)
     echo(click.style(f"slokit demo: checkout on {served.url}  status page {served.url}/slokit/", bold=True))
     table = runtime.slos[SLO_KEY].table
@@ -192,7 +221,7 @@ def run(speed: float = 1.0, fault: bool = True, keep_serving: bool = False, port
     echo(f"SLOs from {SPEC.name}: {', '.join(f'{s.id} {s.objective:g}%' for s in slos)} over a "
          f"{table.period.name} period, so the page tier reads {page}.")
     echo(f"Time runs {speed:g}x; traffic {traffic.rate:.0f} req/s on loopback. "
-         + (f"At t+{CALM:g}s the payment gateway starts failing {FAILURE_RATIO:.0%} of charges for {FAULT:g}s."
+         + (f"At t+{CALM:g}s the payment gateway starts failing {FAILURE_RATIO:.0%} of charges for {fault_for:g}s."
             if fault else "No fault this time: watch the burn stay at zero."))
     runtime.start()
     board.start(lambda: 0.5 / speed)
@@ -215,21 +244,24 @@ def run(speed: float = 1.0, fault: bool = True, keep_serving: bool = False, port
                 injected, gateway.failure_ratio = True, FAILURE_RATIO
                 timeline.say(f"FAULT: the payment gateway fails {FAILURE_RATIO:.0%} of charges; /pay answers 503",
                              "red", bold=True)
-            if injected and not healed and now >= CALM + FAULT:
+            if injected and not healed and now >= CALM + fault_for:
                 healed, gateway.failure_ratio = True, 0.0
-                timeline.say("FAULT ENDS: the gateway is healthy again; the breaker stays open until the burn has "
-                             "stayed low for the hold time", "green", bold=True)
+                timeline.say("FAULT ENDS: the gateway is healthy again; traffic comes back once the probes pass and "
+                             "the burn has stayed low for the hold time, gradually", "green", bold=True)
             if now >= next_progress:
                 counts = traffic.counts.copy()
                 timeline.progress(_diff(counts, last))
                 last, next_progress = counts, next_progress + PROGRESS_EVERY
-            calm = runtime.breaker("payments").state == "closed" and runtime.enabled("recommendations")
+            calm = (runtime.breaker("payments").state == "closed"
+                    and runtime.switches.state()["recommendations"]["state"] == "on")
             if recovered_at is None and calm and (healed and timeline.paged or not fault and now >= NO_FAULT_LENGTH):
                 recovered_at = now
             if recovered_at is not None and now >= recovered_at + (TAIL if fault else 0):
-                status = 0
+                status = 0 if timeline.trips <= 1 else 1
+                if status:
+                    timeline.say(f"FLAPPING: the policy opened the breaker {timeline.trips} times", "red", bold=True)
                 break
-            if now >= GIVE_UP:
+            if now >= give_up:
                 timeline.say("the story did not finish in time (was the machine too busy?)", "red")
                 break
             time.sleep(min(0.1, 0.25 / speed))

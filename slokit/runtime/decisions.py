@@ -44,7 +44,7 @@ class Transition:
     target: str  # "breaker:payments", "switch:recommendations"
     from_state: str
     to_state: str
-    reason: str  # "policy", "failure_rate", "slow_call_rate", "probes_passed", "override", "source_lost", ...
+    reason: str  # "policy", "failure_rate", "probes_failed", "ramp_step", "ramp_done", "override", ... (docs)
     slo: str | None = None
     burn: dict[str, float] = field(default_factory=dict)  # window name -> burn rate
     threshold: float | None = None
@@ -76,6 +76,10 @@ class Metrics:
                                [names.SERVICE, names.NAME, names.WINDOW], registry=r)
         self.source_errors = Counter(names.SOURCE_ERRORS, "Failed polls of the burn-rate source, by reason.",
                                      ["reason"], registry=r)
+        self.policy_hold = Gauge(names.POLICY_HOLD, "Hold of a rule's current or last trip, grown by re-trips.",
+                                 ["rule"], registry=r)
+        self.policy_retrips = Counter(names.POLICY_RETRIPS, "Trips of a rule soon after it recovered.", ["rule"],
+                                      registry=r)
 
 
 class Decisions:
@@ -94,7 +98,7 @@ class Decisions:
         if kind == "breaker":
             self.metrics.breaker_state.labels(name).set(names.STATE_VALUE[t.to_state])
         elif kind == "switch":
-            self.metrics.switch_enabled.labels(name).set(1 if t.to_state == names.ON else 0)
+            self.metrics.switch_enabled.labels(name).set(_share(t.to_state, t.detail))
         record = t.as_json()
         self.log.warning("slokit decision %s", json.dumps(record, sort_keys=True), extra={"slokit": record})
         _span_event(t)
@@ -116,6 +120,19 @@ class Decisions:
 
     def burn(self, service: str, name: str, window: str, value: float) -> None:
         self.metrics.burn_rate.labels(service, name, window).set(value)
+
+    def hold(self, rule: str, seconds: float, retrip: bool) -> None:
+        """A rule tripped and holds for `seconds` (longer after a quick re-trip)."""
+        self.metrics.policy_hold.labels(rule).set(seconds)
+        if retrip:
+            self.metrics.policy_retrips.labels(rule).inc()
+
+
+def _share(state: str, detail: dict[str, Any]) -> float:
+    """A switch's gauge: 1 on, 0 off, the admitted share while it ramps."""
+    if state == names.RAMP:
+        return float(detail.get("admit_percent", 0.0)) / 100
+    return 1.0 if state == names.ON else 0.0
 
 
 def _span_event(t: Transition) -> None:

@@ -8,17 +8,31 @@ one `record` per matching SLO. (The listener gets no method, so a spec's `method
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 from slokit import names
 from slokit.instrument.core import Listener
-from slokit.runtime.engine import Engine, SLOTracker
 from slokit.spec.model import SLO, HttpSLI
 
-_Entry = tuple[SLOTracker, float | None]  # tracker, latency threshold (None: availability)
+
+class Counter(Protocol):
+    def record(self, good: int = 0, bad: int = 0) -> None: ...
 
 
-def request_listener(engine: Engine, slos: Sequence[SLO], service: str | None = None) -> Listener:
+class Sink(Protocol):
+    """What the listener records into: the engine, or anything shaped like it (a budget ledger, a tally)."""
+
+    @property
+    def trackers(self) -> Mapping[tuple[str, str], Counter]: ...
+
+    def add_slo(self, key: tuple[str, str], error_budget: float, period: int) -> Counter: ...
+
+
+_Entry = tuple[Counter, float | None]  # tracker, latency threshold (None: availability)
+
+
+def request_listener(engine: Sink, slos: Sequence[SLO], service: str | None = None) -> Listener:
     """A middleware listener recording each finished request into the engine's trackers."""
     every: list[_Entry] = []
     by_route: dict[str, list[_Entry]] = {}

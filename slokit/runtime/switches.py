@@ -1,8 +1,10 @@
 """Degrade switches: named features the app reads (`if switches.enabled("recommendations")`).
 
-A switch is off while any policy rule that targets it is active, unless a manual override says otherwise.
+A switch is off while any policy rule that targets it is active, unless a manual override says otherwise;
+when the rule recovers it ramps back (a growing share of users, by a stable hash of the key the app passes).
 Overrides come from the environment (`SLOKIT_SWITCH_RECOMMENDATIONS=off`), a file (name: on|off|auto,
-re-read by the reloader) or the admin HTTP endpoint (only with a token). `enabled()` is a dict lookup.
+re-read by the reloader) or the admin HTTP endpoint (only with a token). `enabled()` is a dict lookup and a
+comparison (a hash of the key only while ramping).
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from slokit.names import OFF, ON
+from slokit.names import OFF, ON, RAMP
 from slokit.runtime.clock import Clock, system_clock
 from slokit.runtime.decisions import Decisions, Transition, UnknownTarget
-from slokit.spec.policy import parse_override
+from slokit.runtime.ramp import Stepper
+from slokit.spec.policy import Ramp, parse_override
 
 ENV_PREFIX = "SLOKIT_SWITCH_"
 
@@ -34,18 +37,25 @@ class Switches:
         self._default: dict[str, bool] = {}
         self._policy_off: dict[str, bool] = {}
         self._override: dict[str, tuple[bool, str]] = {}  # name -> (value, where from)
-        self._enabled: dict[str, bool] = {}  # the answer, recomputed on every change
+        self._ramps: dict[str, Ramp] = {}  # name -> how it comes back after the policy let go
+        self._ramping: dict[str, Stepper] = {}  # switches on their way back
+        self._share: dict[str, float] = {}  # the answer: 1 on, 0 off, between while ramping; recomputed on change
         for name, on in (defaults or {}).items():
             self.add(name, on)
         self.read_env(environ)
 
-    def add(self, name: str, default: bool = True) -> None:
+    def add(self, name: str, default: bool = True, ramp: Ramp | None = None) -> None:
         with self._lock:
             self._default[name] = default
             self._policy_off.setdefault(name, False)
-            self._enabled[name] = self._compute(name)
+            if ramp is not None:
+                self._ramps[name] = ramp
+            self._share[name] = self._compute(name)
         if self.decisions:
-            self.decisions.initial(f"switch:{name}", ON if self._enabled[name] else OFF)
+            self.decisions.initial(f"switch:{name}", ON if self._share[name] else OFF)
+
+    def set_ramp(self, name: str, ramp: Ramp) -> None:
+        self._ramps[name] = ramp
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -55,39 +65,81 @@ class Switches:
         """Is the policy holding this switch off (whatever the overrides say)?"""
         return self._policy_off.get(name, False)
 
-    def enabled(self, name: str) -> bool:
-        """Is the feature on? A name the policy does not know raises UnknownTarget (a typo must not go unseen)."""
+    def enabled(self, name: str, key: object | None = None) -> bool:
+        """Is the feature on (for this user)? While a switch ramps back, a stable hash of `key` decides, so a
+        user keeps one experience; without a key, calls are let in evenly. A name the policy does not know
+        raises UnknownTarget (a typo must not go unseen)."""
         try:
-            return self._enabled[name]
+            share = self._share[name]
         except KeyError:
             raise UnknownTarget("switch", name, self._default) from None
+        if share >= 1.0:
+            return True
+        if share <= 0.0:
+            return False
+        ramp = self._ramping.get(name)
+        return ramp.admits(key) if ramp is not None else True
 
-    def _compute(self, name: str) -> bool:
+    def _compute(self, name: str) -> float:
         if name in self._override:
-            return self._override[name][0]
-        return self._default.get(name, True) and not self._policy_off.get(name, False)
+            return 1.0 if self._override[name][0] else 0.0
+        if not self._default.get(name, True) or self._policy_off.get(name, False):
+            return 0.0
+        ramp = self._ramping.get(name)
+        return ramp.share if ramp is not None else 1.0
 
     def _update(self, name: str, reason: str, **why: Any) -> None:
         """Recompute one switch (lock held) and report a change."""
-        old = self._enabled.get(name, True)
+        old = self._share.get(name, 1.0)
         new = self._compute(name)
-        self._enabled[name] = new
+        self._share[name] = new
         if new != old and self.decisions:
-            self.decisions.transition(Transition(self.clock(), f"switch:{name}", ON if old else OFF,
-                                                 ON if new else OFF, reason, **why))
+            if new not in (0.0, 1.0):
+                why["detail"] = {**why.get("detail", {}), "admit_percent": round(new * 100, 6)}
+            self.decisions.transition(Transition(self.clock(), f"switch:{name}", _state(old), _state(new), reason,
+                                                 **why))
 
     def policy_off(self, name: str, slo: str | None = None, burn: dict[str, float] | None = None,
-                   threshold: float | None = None, reason: str = "policy") -> None:
+                   threshold: float | None = None, reason: str = "policy",
+                   detail: dict[str, Any] | None = None) -> None:
         with self._lock:
             self._default.setdefault(name, True)
             self._policy_off[name] = True
-            self._update(name, reason, slo=slo, burn=burn or {}, threshold=threshold)
+            self._ramping.pop(name, None)
+            self._update(name, reason, slo=slo, burn=burn or {}, threshold=threshold, detail=detail or {})
 
     def policy_on(self, name: str, slo: str | None = None, burn: dict[str, float] | None = None,
-                  threshold: float | None = None, reason: str = "policy_recovered") -> None:
+                  threshold: float | None = None, reason: str = "policy_recovered",
+                  detail: dict[str, Any] | None = None) -> None:
+        """The rule recovered: the switch ramps back (or comes straight on, without ramp steps)."""
         with self._lock:
+            ramp = self._ramps.get(name)
+            if self._policy_off.get(name) and ramp is not None and ramp.steps:
+                self._ramping[name] = Stepper(ramp, self.clock())
             self._policy_off[name] = False
-            self._update(name, reason, slo=slo, burn=burn or {}, threshold=threshold)
+            self._update(name, reason, slo=slo, burn=burn or {}, threshold=threshold, detail=detail or {})
+
+    def tick(self) -> None:
+        """Move ramps on whose step is over (the runtime calls this at every evaluation)."""
+        if not self._ramping:
+            return
+        with self._lock:
+            now = self.clock()
+            for name, ramp in list(self._ramping.items()):
+                if now < ramp.until:
+                    continue
+                if ramp.step(now):
+                    if self._share.get(name) not in (0.0, 1.0):
+                        self._share[name] = self._compute(name)
+                        self._report_step(name, ramp)
+                else:
+                    del self._ramping[name]
+                    self._update(name, "ramp_done")
+
+    def _report_step(self, name: str, ramp: Stepper) -> None:
+        if self.decisions:
+            self.decisions.transition(Transition(self.clock(), f"switch:{name}", RAMP, RAMP, "ramp_step",
+                                                 detail={"admit_percent": ramp.percent}))
 
     def override(self, name: str, value: bool | None, where: str = "manual") -> None:
         """Force a switch on/off (None: back to the policy)."""
@@ -115,9 +167,14 @@ class Switches:
 
     def state(self) -> dict[str, dict[str, Any]]:
         with self._lock:
-            return {n: {"enabled": self._enabled[n], "policy_off": self._policy_off.get(n, False),
+            return {n: {"enabled": self._share[n] > 0, "share": self._share[n], "state": _state(self._share[n]),
+                        "policy_off": self._policy_off.get(n, False),
                         "override": self._override.get(n, (None, None))[0],
                         "override_from": self._override.get(n, (None, None))[1]} for n in sorted(self._default)}
+
+
+def _state(share: float) -> str:
+    return ON if share >= 1.0 else OFF if share <= 0.0 else RAMP
 
 
 def admin_app(switches: Switches, token: str) -> Callable[..., Any]:

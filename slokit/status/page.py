@@ -19,7 +19,7 @@ th{font-weight:600;color:#5b6570;font-size:.85rem}
 .burn{display:inline-block;margin:0 .25rem .25rem 0;padding:.05rem .4rem;border-radius:4px;font-variant-numeric:tabular-nums}
 .badge{display:inline-block;padding:.1rem .55rem;border-radius:9px;font-weight:600}
 .state-closed,.state-on{background:#e3f4e8;color:#13622e}.state-open,.state-off{background:#fde0de;color:#9d1c13}
-.state-half_open{background:#fff1cc;color:#7a5300} .why{color:#5b6570;font-size:.85rem}
+.state-half_open,.state-ramp{background:#fff1cc;color:#7a5300} .why{color:#5b6570;font-size:.85rem}
 svg{background:#fff;border:1px solid #e3e6ea} .charts{display:flex;gap:.8rem;flex-wrap:wrap}
 .charts figure{margin:0} figcaption{font-size:.8rem;color:#5b6570}
 .health-pass{background:#e3f4e8;color:#13622e}.health-warn{background:#fff1cc;color:#7a5300}.health-fail{background:#fde0de;color:#9d1c13}.health-unknown{background:#eceef1;color:#5b6570}
@@ -47,8 +47,10 @@ def _fmt_budget(value: float | None) -> str:
 
 
 def chart(times: Sequence[float], series: Sequence[tuple[str, Sequence[float | None]]], top: float,
-          marks: Sequence[tuple[float, str]] = (), bottom: float = 0.0, width: int = 300, height: int = 90) -> str:
-    """A small line chart as inline SVG: `series` over `times`, horizontal `marks` (thresholds) dashed."""
+          marks: Sequence[tuple[float, str]] = (), bottom: float = 0.0, width: int = 300, height: int = 90,
+          events: Sequence[tuple[float, str, str]] = ()) -> str:
+    """A small line chart as inline SVG: `series` over `times`, horizontal `marks` (thresholds) dashed,
+    vertical `events` (time, colour, label), such as the decisions' transitions."""
     pad = 4
     span_t = (times[-1] - times[0]) if len(times) > 1 else 1.0
     span_y = (top - bottom) or 1.0
@@ -61,6 +63,10 @@ def chart(times: Sequence[float], series: Sequence[tuple[str, Sequence[float | N
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" role="img">']
+    for t, colour, label in events:
+        if times[0] <= t <= times[-1]:
+            parts.append(f'<line class="transition" x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{pad}" y2="{height - pad}" '
+                         f'stroke="{colour}" stroke-width="1"><title>{escape(label)}</title></line>')
     for value, label in marks:
         parts.append(f'<line x1="{pad}" x2="{width - pad}" y1="{y(value):.1f}" y2="{y(value):.1f}" stroke="#9d1c13" '
                      f'stroke-dasharray="4 3" stroke-width="1"><title>{escape(label)}</title></line>')
@@ -73,7 +79,17 @@ def chart(times: Sequence[float], series: Sequence[tuple[str, Sequence[float | N
     return "".join(parts)
 
 
-def _charts(row: dict[str, Any]) -> str:
+TRANSITION_COLOURS = {"open": "#9d1c13", "off": "#9d1c13", "half_open": "#b7791f", "ramp": "#b7791f"}  # else green
+
+
+def _events(transitions: Sequence[dict[str, Any]], started: float) -> list[tuple[float, str, str]]:
+    """The transitions as chart marks: red when a target degrades, amber while it probes or ramps, green back."""
+    return [(t["time"], TRANSITION_COLOURS.get(t["to"], "#13622e"),
+             f't+{t["time"] - started:.1f}s {t["target"]}: {t["from"]} → {t["to"]} ({t["reason"]})')
+            for t in transitions]
+
+
+def _charts(row: dict[str, Any], events: Sequence[tuple[float, str, str]] = ()) -> str:
     history = row["history"]
     times = history["time"]
     if len(times) < 2:
@@ -81,14 +97,16 @@ def _charts(row: dict[str, Any]) -> str:
     page = next((c for c in row["conditions"] if c["severity"] == "page"), row["conditions"][0])
     shown = [(f'{w} burn', history["burn"].get(w, [])) for w in (page["short"], page["long"])]
     peak = max([v for _, values in shown for v in values if v is not None] + [0.0])
-    burn_svg = chart(times, shown, max(page["factor"] * 1.5, peak * 1.1), [(page["factor"], f'page {page["factor"]}x')])
+    burn_svg = chart(times, shown, max(page["factor"] * 1.5, peak * 1.1), [(page["factor"], f'page {page["factor"]}x')],
+                     events=events)
     budget = [None if v is None else v * 100 for v in history["budget"]]
     low = min([v for v in budget if v is not None] + [100.0])
     bottom = min(90.0, math.floor(low / 10) * 10)  # a 1% drop is visible, a negative budget still fits
     budget_svg = chart(times, [("budget remaining %", budget)], 100.0, bottom=bottom)
     span = times[-1] - times[0]
+    marked = ", transitions as vertical lines" if any(times[0] <= t <= times[-1] for t, _, _ in events) else ""
     return (f'<div class="charts"><figure>{burn_svg}<figcaption>burn {page["short"]} (blue), {page["long"]} (red), '
-            f'page at {page["factor"]:g}x, last {span:.0f}s</figcaption></figure>'
+            f'page at {page["factor"]:g}x{marked}, last {span:.0f}s</figcaption></figure>'
             f'<figure>{budget_svg}<figcaption>budget remaining ({bottom:g}–100%), last {span:.0f}s</figcaption>'
             '</figure></div>')
 
@@ -129,6 +147,7 @@ def _health(health: dict[str, Any] | None, started: float) -> str:
 def render(snapshot: dict[str, Any]) -> str:
     """The whole page for one snapshot."""
     started, now = snapshot["started"], snapshot["time"]
+    events = _events(snapshot.get("transitions", ()), started)
     slo_rows = []
     for row in snapshot["slos"]:
         burns = "".join(f'<span class="burn tier-{w["tier"] if w["burn"] is not None else "unknown"}" '
@@ -140,7 +159,7 @@ def render(snapshot: dict[str, Any]) -> str:
             f'<td>{row["objective"]:g}% / {escape(row["period"])}</td><td>{escape(row["sli"])}</td>'
             f'<td>{_fmt_budget(row["budget_remaining"])}</td>'
             f'<td><span class="badge tier-{escape(row["state"])}">{escape(row["state"])}</span></td>'
-            f'<td>{burns}</td></tr><tr class="charts-row"><td colspan="6">{_charts(row)}</td></tr>')
+            f'<td>{burns}</td></tr><tr class="charts-row"><td colspan="6">{_charts(row, events)}</td></tr>')
     breakers = "".join(
         f'<tr class="breaker" data-breaker="{escape(b["name"])}" data-state="{escape(b["state"])}">'
         f'<td><b>{escape(b["name"])}</b></td>'
