@@ -82,8 +82,12 @@ def _indent(query: str) -> str:
     return "\n".join(f"  {line}" if line.strip() else line for line in query.strip().split("\n"))
 
 
-def _agg(by: str | None) -> str:
-    return f"sum by ({by}) " if by else "sum"
+Grouping = str | tuple[str, ...] | None  # labels to keep (`sum by (...)`); None or (): one series
+
+
+def _agg(by: Grouping) -> str:
+    labels = (by,) if isinstance(by, str) else tuple(by or ())
+    return f"sum by ({', '.join(labels)}) " if labels else "sum"
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,7 @@ class Objective:
         return self.histogram is not None
 
     def _series(self, suffix: str, window: str, fn: str, matchers: Mapping[str, str], regex: Mapping[str, str],
-                by: str | None, le: bool = False, bad: bool = False) -> str:
+                by: Grouping, le: bool = False, bad: bool = False) -> str:
         # A label matched exactly by the caller and by regex (a canary split) keeps only the regex.
         exact = {k: v for k, v in {**self.matchers, **matchers}.items() if k not in regex}
         if bad:
@@ -137,7 +141,7 @@ class Objective:
         return f"{_agg(by)}({fn}({self.histogram}{suffix}{promql.selector(exact, chosen)}[{window}]))"
 
     def total(self, window: str, fn: str = RATE, matchers: Mapping[str, str] | None = None,
-              regex: Mapping[str, str] | None = None, by: str | None = None) -> str:
+              regex: Mapping[str, str] | None = None, by: Grouping = None) -> str:
         """All counted events over `window`."""
         sli = self.slo.sli
         if isinstance(sli, EventsSLI):
@@ -146,34 +150,45 @@ class Objective:
         return self._series("_count", window, fn, matchers or {}, regex or {}, by)
 
     def errors(self, window: str, fn: str = RATE, matchers: Mapping[str, str] | None = None,
-               regex: Mapping[str, str] | None = None, by: str | None = None, guard: bool = False) -> str:
+               regex: Mapping[str, str] | None = None, by: Grouping = None, guard: bool = False) -> str:
         """Bad events over `window`. `guard`: a service that never failed has no `outcome="bad"` series, so
-        its availability errors read 0 (` or vector(0)`), not "no data" (not with `by`: a label-less 0)."""
+        its availability errors read 0 (` or vector(0)`), not "no data"; grouped, each group that has
+        traffic reads 0 (` or 0 * total`: a label-less 0 would match no group)."""
         sli = self.slo.sli
         if isinstance(sli, EventsSLI):
             return promql.render_window(sli.error_query, window)
         self._require_series(matchers, regex, by, fn)
         if self.threshold is None:
             bad = self._series("_count", window, fn, matchers or {}, regex or {}, by, bad=True)
-            return f"{bad} or vector(0)" if guard and not by else bad
+            if not guard:
+                return bad
+            if by:
+                return f"{bad}\nor\n0 * {self.total(window, fn, matchers, regex, by)}"
+            return f"{bad} or vector(0)"
         fast = self._series("_bucket", window, fn, matchers or {}, regex or {}, by, le=True)
         return f"{self.total(window, fn, matchers, regex, by)}\n-\n{fast}"
 
-    def ratio(self, window: str) -> str:
+    def ratio(self, window: str, by: Grouping = None) -> str:
         """The error ratio over `window` as the recording rules write it (rates; raw SLIs as given)."""
         sli = self.slo.sli
         if isinstance(sli, RawSLI):
             return promql.render_window(sli.error_ratio_query, window)
-        error = self.errors(window, guard=True)
-        return f"(\n{_indent(error)}\n)\n/\n(\n{_indent(self.total(window))}\n)"
+        error = self.errors(window, guard=True, by=by)
+        return f"(\n{_indent(error)}\n)\n/\n(\n{_indent(self.total(window, by=by))}\n)"
 
-    def count_ratio(self, window: str, matchers: Mapping[str, str] | None = None) -> str:
+    def count_ratio(self, window: str, matchers: Mapping[str, str] | None = None, worst: bool = False) -> str:
         """The error ratio of the events counted over `window` (`increase`), optionally of the series
-        matching `matchers` only (a canary). For events and raw SLIs: `ratio(window)`."""
+        matching `matchers` only (a canary). For events and raw SLIs: `ratio(window)`. `worst`: of a grouped
+        SLO, the group with the highest ratio (one number, as a gate needs)."""
         if not self.splittable:
             if matchers:
                 raise TypeError(f"no per-label queries for {type(self.slo.sli).__name__} SLIs")
-            return self.ratio(window)
+            ratio = self.ratio(window)
+            return f"max(\n{ratio}\n)" if worst and self.slo.group_by else ratio
+        if worst and self.slo.group_by:
+            by = self.slo.group_by
+            bad = self.errors(window, INCREASE, matchers, by=by, guard=True)
+            return f"max(\n(\n{bad}\n)\n/\n(\n{self.total(window, INCREASE, matchers, by=by)}\n)\n)"
         bad, total = self.errors(window, INCREASE, matchers), self.total(window, INCREASE, matchers)
         return f"(\n{bad}\nor vector(0)\n)\n/\n(\n{total}\n)"
 
@@ -185,7 +200,7 @@ class Objective:
         return f"sum by (le) (rate({self.histogram}_bucket{selector}[{window}]))"
 
     def _require_series(self, matchers: Mapping[str, str] | None, regex: Mapping[str, str] | None,
-                        by: str | None, fn: str) -> None:
+                        by: Grouping, fn: str) -> None:
         if not self.splittable:
             raise TypeError(f"no events queries for {type(self.slo.sli).__name__} SLIs")
         if fn not in (RATE, INCREASE):

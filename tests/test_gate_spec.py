@@ -144,3 +144,23 @@ def test_gate_serve_command_answers_on_loopback_and_never_passes_without_prometh
     assert argo.status_code == 200 and argo.json()["verdict"] == "undecided"
     assert {c["check"] for c in argo.json()["checks"]} >= {"budget", "burn", "canary"}
     assert missing.status_code == 404
+
+
+def test_a_grouped_slo_is_gated_by_its_worst_group(write_spec) -> None:
+    slo = load([str(write_spec("""
+        version: slokit/v1
+        service: web
+        slos:
+          - {name: availability, objective: 99, group_by: [route], sli: {http: {}}}
+    """))]).slos[0]
+    asked: list[str] = []
+
+    def query(text: str) -> list[tuple[dict[str, str], float]]:
+        asked.append(text)
+        return [({}, 0.1 if text.startswith("min(") else 20.0)]  # one number each: min / max over the groups
+
+    report = gate.evaluate([slo], query)
+    assert [c.check for c in report.checks] == ["budget", "burn"]
+    assert asked[0].startswith("min(slo:period_error_budget_remaining:ratio")
+    assert all("max(" in q and "sum by (route)" in q for q in asked[1:])
+    assert report.verdict == gate.FAIL  # the worst group burns at 20x over both windows

@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from slokit.generate.files import generate
 from slokit.spec import load
@@ -44,3 +45,47 @@ def test_generated_tests_catch_a_wrong_threshold(tmp_path, threshold, broken, fa
     result = promtool("test", "rules", "rules/tests/checkout.test.yml", cwd=tmp_path)
     assert result.returncode == 1
     assert failure in result.stderr
+
+
+def test_a_grouped_slo_gives_each_group_its_own_budget_and_page(tmp_path, write_spec):
+    """`group_by: [route]`: /search failing does not spend /home's budget, and only /search pages."""
+    write_spec("""
+        version: slokit/v1
+        service: web
+        slos:
+          - name: availability
+            objective: 99
+            group_by: [route]
+            sli: {http: {}}
+            alerting: {name: WebAvailability}
+    """)
+    files = generate(load([str(tmp_path / "spec.yml")]))[0]
+    write(files, tmp_path)
+    series = "slokit_http_server_request_duration_seconds_count"
+
+    def counter(route: str, outcome: str, per_minute: int) -> dict[str, str]:
+        code = "200" if outcome == "good" else "500"
+        return {"series": f'{series}{{service="web",route="{route}",method="GET",code="{code}",outcome="{outcome}"}}',
+                "values": f"0+{per_minute}x120"}
+
+    budget = 'slo:period_error_budget_remaining:ratio{slo_service="web"}'
+    test = {
+        "rule_files": ["../web.yml"], "evaluation_interval": "1m",
+        "tests": [{
+            "interval": "1m",
+            "input_series": [counter("/home", "good", 100), counter("/search", "good", 50),
+                             counter("/search", "bad", 50)],
+            "promql_expr_test": [
+                {"expr": f"{budget} > bool 0.5", "eval_time": "2h", "exp_samples": [
+                    {"labels": '{route="/home",slo_name="availability",slo_service="web",slo_window="30d"}', "value": 1},
+                    {"labels": '{route="/search",slo_name="availability",slo_service="web",slo_window="30d"}',
+                     "value": 0}]},
+                {"expr": 'count by (route) (ALERTS{alertname="WebAvailability",alertstate="firing",'
+                         'slo_severity="page"})', "eval_time": "2h",
+                 "exp_samples": [{"labels": '{route="/search"}', "value": 1}]},
+            ],
+        }],
+    }
+    (tmp_path / "rules" / "tests" / "grouped.test.yml").write_text(yaml.safe_dump(test))
+    result = promtool("test", "rules", "rules/tests/grouped.test.yml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -32,6 +32,7 @@ def _single(query: Query, promql_text: str) -> float | None:
 
 def budget_check(slo: SLO, spec: GateSpec, query: Query) -> Check:
     q = names.BUDGET_REMAINING + queries.slo_selector(slo)
+    q = f"min({q})" if slo.group_by else q  # a grouped SLO: the group with the least budget left decides
     threshold = spec.min_budget_remaining
     assert threshold is not None  # no budget check without one (_checks)
     value = _single(query, q)
@@ -45,7 +46,7 @@ def budget_check(slo: SLO, spec: GateSpec, query: Query) -> Check:
 
 def burn_check(slo: SLO, spec: GateSpec, query: Query) -> Check:
     budget, objective = promql.float_literal(slo.error_budget), queries.Objective.of(slo)
-    asked = [f"({objective.count_ratio(promql.format_duration(w))})\n/ {budget}" for w in spec.burn_windows]
+    asked = [f"({objective.count_ratio(promql.format_duration(w), worst=True)})\n/ {budget}" for w in spec.burn_windows]
     burns = {w: _single(query, q) for w, q in zip(spec.burn_windows, asked, strict=True)}
     by_window = {promql.format_duration(w): v for w, v in burns.items()}
     if any(v is None for v in burns.values()):

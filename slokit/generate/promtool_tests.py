@@ -106,13 +106,26 @@ def _series(name: str, labels: dict[str, str], values: list[float] | str) -> dic
             "values": values if isinstance(values, str) else expand(values)}
 
 
+def group_labels(slo: SLO) -> dict[str, str]:
+    """The one group the scenarios run (grouped SLOs keep these labels on every recorded series): the value
+    the input series carry, a plain one where the SLI leaves the label open."""
+    given = {names.ROUTE_LABEL: "/", names.METHOD_LABEL: "GET", **queries.Objective.of(slo).matchers}
+    return {label: given.get(label, "a") for label in slo.group_by}
+
+
+def recorded_labels(slo: SLO, window: str | None = None) -> dict[str, str]:
+    """The labels of a recorded series of the scenario's group."""
+    extra = {names.WINDOW: window} if window else {}
+    return {**queries.slo_labels(slo, **extra), **group_labels(slo)}
+
+
 def input_series(slo: SLO, phases: list[Phase]) -> list[dict[str, str]]:
     """Series the SLI's queries select, fed `phases`: the middleware's or the histogram's own series for
     http and latency SLIs (labels the query leaves open get a plain value), else the recorded ratios."""
     objective = queries.Objective.of(slo)
     if objective.splittable:
         assert objective.histogram is not None
-        labels = dict(objective.matchers)
+        labels = {**group_labels(slo), **objective.matchers}
         if isinstance(slo.sli, HttpSLI):  # a concrete request: the route and method the query leaves open
             labels = {names.ROUTE_LABEL: "/", names.METHOD_LABEL: "GET", **labels}
             good = {**labels, names.CODE_LABEL: "200", names.OUTCOME_LABEL: names.GOOD}
@@ -134,11 +147,11 @@ def input_series(slo: SLO, phases: list[Phase]) -> list[dict[str, str]]:
     out = []
     for w in table.windows:
         if w.seconds in counted and w.seconds <= table.raw_limit.seconds:
-            out += [_series(name + w.name, queries.slo_labels(slo),
+            out += [_series(name + w.name, recorded_labels(slo),
                             _window_rate(phases, w.seconds // step, step, share))
                     for name, share in ((names.SLI_BAD, "bad"), (names.SLI_TOTAL, "all"))]
         elif w.seconds not in counted:
-            out.append(_series(names.sli_record(w.name), queries.slo_labels(slo, **{names.WINDOW: w.name}),
+            out.append(_series(names.sli_record(w.name), recorded_labels(slo, w.name),
                                _window_ratio(phases, w.seconds // step)))
     return out
 
@@ -186,7 +199,7 @@ def slo_tests(slo: SLO) -> tuple[list[dict[str, Any]], list[str]]:
     if isinstance(slo.sli, HttpSLI) and slo.sli.latency is None:
         series = input_series(slo, [Phase(calm_steps + 2, 0.0)])[:1]  # the good series alone
         short = table.shortest
-        labels = promql.selector(queries.slo_labels(slo, **{names.WINDOW: short.name}))
+        labels = promql.selector(recorded_labels(slo, short.name))
         test = _test(slo, "no failure yet: the error ratio is 0, not absent", [], [
             {"expr": queries.recorded(slo, short.name), "eval_time": _at(short.seconds * 2, step),
              "exp_samples": [{"labels": names.sli_record(short.name) + labels, "value": 0}]}])
@@ -317,8 +330,8 @@ def budget_tests(slo: SLO) -> list[dict[str, Any]]:
         remaining = names.BUDGET_REMAINING + queries.slo_selector(slo)
         longest = max(table.windows, key=lambda w: w.seconds)  # event-weighted too; all of the data at the end
         # the meta rules keep the period ratio's labels, slo_window included
-        checks = [_within(remaining, queries.slo_labels(slo, **{names.WINDOW: table.period.name}), exact, 0.01, end),
-                  _within(queries.recorded(slo, longest.name), queries.slo_labels(slo, **{names.WINDOW: longest.name}),
+        checks = [_within(remaining, recorded_labels(slo, table.period.name), exact, 0.01, end),
+                  _within(queries.recorded(slo, longest.name), recorded_labels(slo, longest.name),
                           exact_ratio(phases), 0.01 * budget, end)]
         tests.append(_test(slo, f"day/night traffic, {title}: budget remaining {exact:.3f} within 0.01", phases,
                            checks))

@@ -54,15 +54,18 @@ def sli_rules(slo: SLO, table: windows.WindowTable) -> list[dict[str, Any]]:
     objective = queries.Objective.of(slo)
     if isinstance(slo.sli, RawSLI):
         return [_record(slo, names.sli_record(w.name), objective.ratio(w.name), w.name) for w in table.windows]
+    # Grouped SLOs keep their labels through every series: each group has its own ratios, budget and alerts.
+    # (The queries of events SLIs are the user's: they must keep the labels themselves.)
+    by = slo.group_by if objective.splittable else None
     counted, rules = counted_windows(slo, table), []
     for w in table.windows:
         if w.seconds > table.raw_limit.seconds:
             rules += _rates(slo, w, queries.event_weighted(slo, names.SLI_BAD, w.seconds),
                             queries.event_weighted(slo, names.SLI_TOTAL, w.seconds))
         elif w.seconds in counted:
-            rules += _rates(slo, w, objective.errors(w.name, guard=True), objective.total(w.name))
+            rules += _rates(slo, w, objective.errors(w.name, guard=True, by=by), objective.total(w.name, by=by))
         else:
-            rules.append(_record(slo, names.sli_record(w.name), objective.ratio(w.name), w.name))
+            rules.append(_record(slo, names.sli_record(w.name), objective.ratio(w.name, by), w.name))
     return rules
 
 

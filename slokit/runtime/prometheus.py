@@ -78,7 +78,8 @@ class PrometheusSource:
                 continue
             if not 0 <= ratio < math.inf:
                 raise ValueError(f"error ratio {ratio:g} for {slo.id} over {labels[names.WINDOW]}")
-            out[slo.key][window] = ratio / slo.error_budget
+            burns = out[slo.key]  # a grouped SLO has a series per group: the worst group decides
+            burns[window] = max(burns.get(window, 0.0), ratio / slo.error_budget)
         return out
 
     @property

@@ -81,6 +81,21 @@ def check_labels(doc: Doc, path: Path, labels: dict[str, str]) -> dict[str, str]
     return labels
 
 
+def check_group_by(doc: Doc, path: Path, labels: list[object]) -> tuple[str, ...]:
+    """Labels that split an SLO into groups, each with its own budget and alerts. For events and raw SLIs the
+    spec's queries must keep them (`sum by (route) (...)`); http and latency SLIs group their own series."""
+    out: list[str] = []
+    for i, label in enumerate(labels):
+        name = str(label)
+        if not promql.is_label_name(name) or name in names.RESERVED_LABELS or name == "le":
+            doc.error(path + (i,), f"{name!r} is not a label an SLO can be grouped by")
+        elif name in out:
+            doc.error(path + (i,), f"{name!r} is named twice")
+        else:
+            out.append(name)
+    return tuple(out)
+
+
 def check_query(doc: Doc, path: Path, query: str | None, needs_window: bool = True) -> str:
     if query is None:
         return ""

@@ -32,7 +32,7 @@ def read_slokit(doc: Doc) -> list[SLO]:
     for i, item in enumerate(top.list("slos")):
         path: Path = ("slos", i)
         f = Fields(doc, path, item, ("name", "objective", "period", "description", "labels", "sli", "alerting",
-                                     "silence_group") + SECTIONS, required=("name", "objective", "sli"))
+                                     "silence_group", "group_by") + SECTIONS, required=("name", "objective", "sli"))
         if not f.ok:
             continue
         name = common.check_name(doc, f.at("name"), f.str("name"))
@@ -53,6 +53,7 @@ def read_slokit(doc: Doc) -> list[SLO]:
             alertmanager=alertmanager.parse(doc, f.at("alertmanager"), f.raw("alertmanager"))
             if f.has("alertmanager") else top_alertmanager,
             source=Source(doc.file, doc.line(path), "slokit/v1"),
+            group_by=common.check_group_by(doc, f.at("group_by"), f.list("group_by")),
         )
         windows_path, table = (f.at("windows"), f.raw("windows")) if f.has("windows") else (top.at("windows"),
                                                                                               top.raw("windows"))
