@@ -77,7 +77,8 @@ def test_a_grouped_slo_gives_each_group_its_own_budget_and_page(tmp_path, write_
                              counter("/search", "bad", 50)],
             "promql_expr_test": [
                 {"expr": f"{budget} > bool 0.5", "eval_time": "2h", "exp_samples": [
-                    {"labels": '{route="/home",slo_name="availability",slo_service="web",slo_window="30d"}', "value": 1},
+                    {"labels": '{route="/home",slo_name="availability",slo_service="web",slo_window="30d"}',
+                     "value": 1},
                     {"labels": '{route="/search",slo_name="availability",slo_service="web",slo_window="30d"}',
                      "value": 0}]},
                 {"expr": 'count by (route) (ALERTS{alertname="WebAvailability",alertstate="firing",'
