@@ -167,6 +167,7 @@ def model(slos: tuple[SLO, ...] | list[SLO]) -> dict[str, Any]:
             "current_burn": names.CURRENT_BURN,
             "period_burn": names.PERIOD_BURN,
             "budget_remaining": names.BUDGET_REMAINING,
+            "time_to_exhaustion": names.TIME_TO_EXHAUSTION,
             "info": names.INFO,
             # What the runtime exports; the dashboards query exactly these.
             "breaker_state": names.BREAKER_STATE,
