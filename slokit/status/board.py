@@ -77,6 +77,21 @@ def time_to_exhaustion(remaining: float | None, period: int) -> float | None:
     return math.inf if spent <= 0 else max(remaining, 0.0) / spent * period
 
 
+def exhaustion_text(value: Any) -> str:
+    """A row's time to exhaustion for people: the largest two units ("3d4h"), "spent", "never", "no data"."""
+    if value == "never":
+        return "never"
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        return "no data"
+    if value == 0:
+        return "spent"
+    days, rest = divmod(int(value), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")) if n]
+    return "".join(parts[:2]) or "0s"
+
+
 def _finite(seconds: float | None) -> float | str | None:
     """JSON has no infinity: "never" when nothing burns."""
     return "never" if seconds == math.inf else (None if seconds is None else round(seconds))

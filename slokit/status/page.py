@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
+from slokit.status.board import exhaustion_text
+
 CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#1d232a;background:#f6f7f9}
 h1{font-size:1.3rem;margin:0 0 .2rem} h2{font-size:1.05rem;margin:1.4rem 0 .5rem}
@@ -43,7 +45,7 @@ def _fmt_burn(value: float | None) -> str:
 
 
 def _fmt_budget(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:.1f}%"
+    return "no data" if value is None else f"{value * 100:.1f}%"
 
 
 def chart(times: Sequence[float], series: Sequence[tuple[str, Sequence[float | None]]], top: float,
@@ -157,7 +159,8 @@ def render(snapshot: dict[str, Any]) -> str:
             f'<tr class="slo" data-slo="{escape(row["id"])}" data-state="{escape(row["state"])}">'
             f'<td><b>{escape(row["id"])}</b><div class="why">{escape(row["description"])}</div></td>'
             f'<td>{row["objective"]:g}% / {escape(row["period"])}</td><td>{escape(row["sli"])}</td>'
-            f'<td>{_fmt_budget(row["budget_remaining"])}</td>'
+            f'<td>{_fmt_budget(row["budget_remaining"])}'
+            f'<div class="why">exhausted in {exhaustion_text(row.get("time_to_exhaustion"))}</div></td>'
             f'<td><span class="badge tier-{escape(row["state"])}">{escape(row["state"])}</span></td>'
             f'<td>{burns}</td></tr><tr class="charts-row"><td colspan="6">{_charts(row, events)}</td></tr>')
     breakers = "".join(

@@ -13,7 +13,7 @@ from slokit.errors import RemoteError
 from slokit.http import new_session, printable, redact, request_json
 from slokit.promapi import QueryError, Sample, instant_query
 from slokit.spec.model import SLO
-from slokit.status.board import TIERS, slo_row
+from slokit.status.board import TIERS, exhaustion_text, slo_row
 
 
 class StatusError(RemoteError):
@@ -122,22 +122,6 @@ def _burn_cell(w: dict[str, Any]) -> str:
     return f"{_text(w.get('window'))} {'n/a' if burn is None else format(burn, '.1f') + 'x'}{marks}"
 
 
-def _duration(value: Any) -> str:
-    """Seconds as the largest two units ("3d4h"); "never" and no data as such."""
-    if value == "never":
-        return "never"
-    seconds = _number(value)
-    if seconds is None or seconds < 0:
-        return "no data"
-    if seconds == 0:
-        return "spent"
-    days, rest = divmod(int(seconds), 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")) if n]
-    return "".join(parts[:2]) or "0s"
-
-
 def render(snapshot: dict[str, Any]) -> str:
     """The snapshot as tables: SLOs, breakers, switches (and the health probes, when the service has them)."""
     started = _number(snapshot.get("started")) or 0.0
@@ -149,7 +133,7 @@ def render(snapshot: dict[str, Any]) -> str:
         slo_rows.append([_text(r.get("id")), f"{'?' if objective is None else format(objective, 'g')}%/"
                          f"{_text(r.get('period'))}", _text(r.get("sli")),
                          "no data" if budget is None else f"{budget * 100:.1f}%",
-                         _duration(r.get("time_to_exhaustion")),
+                         exhaustion_text(r.get("time_to_exhaustion")),
                          state.upper() if state in ("page", "ticket") else state,
                          " ".join(_burn_cell(w) for w in _items(r.get("windows")))])
     out = [_columns(slo_rows)]
