@@ -6,6 +6,7 @@ below turns into a message and an exit code.
 
 from __future__ import annotations
 
+import importlib
 import textwrap
 from typing import Any
 
@@ -13,13 +14,27 @@ import click
 
 from slokit import __version__
 from slokit.cli import errors
-from slokit.cli.apply import apply
-from slokit.cli.gate import gate
-from slokit.cli.generate import generate, validate
-from slokit.cli.silence import silence
-from slokit.cli.simulate import simulate
-from slokit.cli.status import demo, status
 from slokit.errors import SlokitError
+
+# name: (module, attribute, the command's short help). A command's module is imported when the command
+# runs, so `slokit --help` imports none of them and `slokit validate` only the spec readers
+# (tests/test_cli.py checks the short help against each command's docstring).
+COMMANDS = {
+    "apply": ("slokit.cli.apply", "apply", "Push generated artefacts to running systems (Grafana)."),
+    "demo": ("slokit.cli.status", "demo",
+             "Watch the loop: an instrumented service burns its error budget, degrades itself and recovers."),
+    "gate": ("slokit.cli.gate", "gate",
+             "Release gate: may a new version take more traffic? Exit 0 pass, 1 fail, 3 cannot decide."),
+    "generate": ("slokit.cli.generate", "generate", "Generate rules, promtool tests, Alertmanager config, "
+                 "dashboards and delivery templates from specs."),
+    "silence": ("slokit.cli.silence", "silence", "Silence a silence group's alerts through Alertmanager's v2 API."),
+    "simulate": ("slokit.cli.simulate", "simulate", "Replay events through the burn-rate engine and a degrade "
+                 "policy; print every decision as JSON lines."),
+    "status": ("slokit.cli.status", "status",
+               "Show SLOs (objective, SLI, budget remaining, burn per window), breakers and switches as tables."),
+    "validate": ("slokit.cli.generate", "validate", "Check spec files (slokit/v1; Sloth prometheus/v1 and CRDs, "
+                 "Pyrra CRDs, OpenSLO) and folders of them."),
+}
 
 HELP = """slokit: SLO specs to Prometheus rules, alerts and their promtool tests, Alertmanager routing and
 silences, Grafana dashboards, release gates; and burn-rate driven decisions at run time.
@@ -40,6 +55,23 @@ Exit codes:
 class Slokit(click.Group):
     """Runs a command with slokit's logging on stderr, and maps slokit's errors to exit codes."""
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attribute, _ = COMMANDS[name]
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """As click lists commands, from the table's short help (no command module imported)."""
+        limit = formatter.width - 6 - max(map(len, COMMANDS))
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, click.utils.make_default_short_help(COMMANDS[name][2], limit))
+                                for name in sorted(COMMANDS)])
+
     def invoke(self, ctx: click.Context) -> Any:
         with errors.logging_to_stderr():
             try:
@@ -57,6 +89,3 @@ class Slokit(click.Group):
 def main() -> None:
     pass
 
-
-for command in (validate, generate, apply, simulate, silence, demo, status, gate):
-    main.add_command(command)

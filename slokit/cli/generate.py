@@ -14,9 +14,6 @@ from slokit.cli.common import read_specs
 from slokit.cli.errors import FAILED
 from slokit.cli.progress import Progress
 from slokit.errors import InputError, Problem
-from slokit.generate import files as generated
-from slokit.generate.cache import DIR as CACHE_DIR
-from slokit.generate.cache import Cache
 from slokit.generate.rules import FORMATS
 from slokit.spec.loader import spec_files
 from slokit.spec.policy import load_policy, policy_files
@@ -92,6 +89,11 @@ def generate(ctx: click.Context, paths: tuple[str, ...], out: str, fmt: str, che
     if disable_alerts:
         spec = sloth_flags.without_alerts(spec)
     base = _alertmanager_base(am_base) if am_base else None
+    # Imported here: `slokit validate` and `slokit --help` need none of the generators.
+    from slokit.generate import files as generated
+    from slokit.generate.cache import DIR as CACHE_DIR
+    from slokit.generate.cache import Cache
+
     root = Path(out)
     cache = Cache(root / CACHE_DIR, out=root)
     progress = Progress(quiet)
