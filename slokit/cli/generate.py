@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import os
-import tempfile
 from pathlib import Path
 
 import click
@@ -12,6 +11,7 @@ import click
 from slokit.cli import sloth_flags
 from slokit.cli.common import read_specs
 from slokit.cli.errors import FAILED
+from slokit.cli.output import NEXT, pending, stale, write_set
 from slokit.cli.progress import Progress
 from slokit.errors import InputError, Problem
 from slokit.generate.rules import FORMATS
@@ -76,6 +76,11 @@ def generate(ctx: click.Context, paths: tuple[str, ...], out: str, fmt: str, che
     checked in CI with --check. OUT/.slokit-cache keeps each service's files, so a re-run renders only
     the services that changed; deleting it is safe. Long runs show progress on a terminal.
 
+    Each of slokit's folders (rules/, alertmanager/, dashboards/, delivery/) is built complete and swapped
+    in by one rename: a reader, or a run killed at any moment, sees the old files or the new ones, never a
+    mix. Your own files in those folders are kept; slokit's files (they carry its header) that the specs
+    no longer make are removed, and --check reports them. Nothing else in OUT is touched (--out . is safe).
+
     \b
     Examples:
       slokit generate examples/ --out build/
@@ -110,18 +115,23 @@ def generate(ctx: click.Context, paths: tuple[str, ...], out: str, fmt: str, che
         drift = [name for name, text in files.items() if name not in cache.unchanged and _read(root / name) != text]
         for name in drift:
             click.echo(f"differs: {root / name}", err=True)
-        if drift:
-            click.echo(f"{len(drift)} file(s) out of date; run: slokit generate {' '.join(paths)} --out {out}",
-                       err=True)
+        old = stale(root, files)  # slokit's files the specs no longer make
+        for name in old:
+            click.echo(f"stale: {root / name}", err=True)
+        if pending(root):
+            click.echo(f"note: {root / NEXT} is left from an interrupted run; the next generate settles it", err=True)
+        if drift or old:
+            click.echo(f"{len(drift) + len(old)} file(s) out of date; run: slokit generate {' '.join(paths)} "
+                       f"--out {out}", err=True)
             ctx.exit(FAILED)
         click.echo(f"{len(files)} file(s) up to date")
         return
-    for name, text in files.items():
-        if name not in cache.unchanged and _read(root / name) != text:  # unchanged: no write, same mtime
-            write_atomically(root / name, text)
+    removed = write_set(root, files, cache.unchanged)  # each folder swapped in whole: old or new, never a mix
     cache.save()
     if quiet:
         return
+    for name in removed:
+        click.echo(f"removed stale: {root / name}", err=True)
     for note in notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"{len(spec.slos)} SLO(s) -> {len(files)} file(s) in {root}/")
@@ -145,15 +155,3 @@ def _read(path: Path) -> str | None:
     except OSError:
         return None
 
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a crash never leaves a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
