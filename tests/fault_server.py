@@ -195,6 +195,13 @@ def slow(seconds: float, then: Fault | None = None) -> Fault:
     return fault
 
 
+def every_fault() -> dict[str, Fault]:
+    """The faults every client must survive, by name (wrong shapes of one API are its tests' own)."""
+    return {"http_500": status(500), "garbage": GARBAGE, "cut_json": NOT_JSON, "deep_json": deep(),
+            "huge_body": huge(300), "drip": drip(), "drip_headers": drip(in_headers=True), "hang": hang(),
+            "close": close(), "short_body": short()}
+
+
 def _forward(h: Handler) -> tuple[int, bytes]:
     owner = h.server.owner
     assert owner.upstream, "forward needs an upstream"

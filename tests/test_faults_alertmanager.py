@@ -97,15 +97,7 @@ def test_a_redirected_post_is_reported_and_nothing_is_called_created(alertmanage
 SILENCE = {"id": "a", "matchers": [{"name": "x", "value": "y", "isRegex": False}], "startsAt": "2026-01-01T00:00:00Z",
            "endsAt": "2026-01-01T01:00:00Z", "status": {"state": "active"}}
 GET_FAULTS = {
-    "http_500": faults.status(500),
-    "garbage": faults.GARBAGE,
-    "cut_json": faults.NOT_JSON,
-    "deep_json": faults.deep(),
-    "huge_body": faults.huge(300),
-    "drip": faults.drip(),
-    "hang": faults.hang(),
-    "close": faults.close(),
-    "short_body": faults.short(),
+    **faults.every_fault(),
     "an_object": faults.json({"silences": []}),
     "not_silences": faults.json(["a", 1]),
     "no_matchers": faults.json([{**SILENCE, "matchers": "x=y"}]),

@@ -21,15 +21,8 @@ TOKEN = "glsa_s3cret-token"
 FOLDER = faults.json({"uid": "slokit", "title": "SLOs"})
 NOT_FOUND = faults.json({"message": "not found"}, 404)
 FAULTS = {
+    **faults.every_fault(),
     "http_500": faults.status(500, b'{"message": "\x1b[2Jdatabase is locked"}'),
-    "garbage": faults.GARBAGE,
-    "cut_json": faults.NOT_JSON,
-    "deep_json": faults.deep(),
-    "huge_body": faults.huge(300),
-    "drip": faults.drip(),
-    "hang": faults.hang(),
-    "close": faults.close(),
-    "short_body": faults.short(),
     "a_list": faults.json([]),
     "no_uid": faults.json({"title": "SLOs", "uid": 7}),
 }

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from click.testing import CliRunner
@@ -21,20 +21,10 @@ from slokit.runtime import Decisions, PrometheusSource, SourceConfig
 from slokit.spec.loader import load
 from tests import fault_server as faults
 from tests.fault_server import Fault, FaultServer
+from tests.test_runtime_prometheus import SPEC  # shop-availability, an events SLI
 
 PASSWORD = "s3cret-pw"
 TIMEOUT = 0.5
-SPEC = """\
-version: slokit/v1
-service: shop
-slos:
-  - name: availability
-    objective: 99.9
-    sli:
-      events:
-        error_query: sum(rate(shop_requests_total{code="500"}[{{.window}}]))
-        total_query: sum(rate(shop_requests_total[{{.window}}]))
-"""
 
 
 def vector(*series: object) -> Fault:
@@ -46,25 +36,21 @@ def ratio(window: str, value: str) -> dict[str, object]:
                        names.WINDOW: window}, "value": [1, value]}
 
 
-# name: (the fault, given the other host's URL; the runtime's reason for it)
-FAULTS: dict[str, tuple[Callable[[str], Fault], str]] = {
-    "http_500": (lambda _: faults.status(500), "http_status"),
-    "garbage": (lambda _: faults.GARBAGE, "garbage"),
-    "cut_json": (lambda _: faults.NOT_JSON, "garbage"),
-    "deep_json": (lambda _: faults.deep(), "garbage"),
-    "huge_body": (lambda _: faults.huge(300), "garbage"),
-    "drip": (lambda _: faults.drip(), "timeout"),
-    "drip_headers": (lambda _: faults.drip(in_headers=True), "timeout"),
-    "hang": (lambda _: faults.hang(), "timeout"),
-    "close": (lambda _: faults.close(), "connection"),
-    "short_body": (lambda _: faults.short(), "connection"),
-    "redirect_off_host": (lambda other: faults.redirect(other + "/api/v1/query"), "http_status"),
-    "matrix": (lambda _: faults.json({"status": "success", "data": {"resultType": "matrix", "result": []}}),
-               "garbage"),
-    "no_labels": (lambda _: vector({"value": [1, "0.1"]}), "garbage"),
-    "not_a_number": (lambda _: vector({"metric": {}, "value": [1, "lots"]}), "garbage"),
-    "query_error": (lambda _: faults.json({"status": "error", "error": "\x1b[2Jbad query"}), "query_error"),
+FAULTS: dict[str, Fault] = {
+    **faults.every_fault(),
+    "redirect_off_host": faults.close(),  # replaced by a redirect to the other host (its URL: a fixture)
+    "matrix": faults.json({"status": "success", "data": {"resultType": "matrix", "result": []}}),
+    "no_labels": vector({"value": [1, "0.1"]}),
+    "not_a_number": vector({"metric": {}, "value": [1, "lots"]}),
+    "query_error": faults.json({"status": "error", "error": "\x1b[2Jbad query"}),
 }
+REASON = {"http_500": "http_status", "drip": "timeout", "drip_headers": "timeout", "hang": "timeout",
+          "close": "connection", "short_body": "connection", "redirect_off_host": "http_status",
+          "query_error": "query_error"}  # every other fault: garbage
+
+
+def fault(name: str, elsewhere: FaultServer) -> Fault:
+    return faults.redirect(elsewhere.url + "/api/v1/query") if name == "redirect_off_host" else FAULTS[name]
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +76,8 @@ def spec_file(write_spec):
 
 @pytest.mark.parametrize("name", FAULTS)
 def test_the_runtime_source_counts_each_fault_and_holds(name, server, elsewhere, spec_file, caplog):
-    make, reason = FAULTS[name]
-    server.default = make(elsewhere.url)
+    reason = REASON.get(name, "garbage")
+    server.default = fault(name, elsewhere)
     decisions = Decisions()
     source = PrometheusSource(SourceConfig(with_password(server.url), timeout=TIMEOUT), load([str(spec_file)]).slos,
                               decisions=decisions)
@@ -106,7 +92,7 @@ def test_the_runtime_source_counts_each_fault_and_holds(name, server, elsewhere,
 
 @pytest.mark.parametrize("name", FAULTS)
 def test_the_gate_cannot_decide_on_any_fault(name, server, elsewhere, spec_file):
-    server.default = FAULTS[name][0](elsewhere.url)
+    server.default = fault(name, elsewhere)
     started = time.monotonic()
     result = CliRunner().invoke(main, ["gate", str(spec_file), "--prometheus", with_password(server.url),
                                        "--timeout", str(TIMEOUT)])
@@ -119,7 +105,7 @@ def test_the_gate_cannot_decide_on_any_fault(name, server, elsewhere, spec_file)
 
 @pytest.mark.parametrize("name", FAULTS)
 def test_status_cannot_read_on_any_fault(name, server, elsewhere, spec_file):
-    server.default = FAULTS[name][0](elsewhere.url)
+    server.default = fault(name, elsewhere)
     result = CliRunner().invoke(main, ["status", "--prometheus", with_password(server.url), "-s", str(spec_file),
                                        "--timeout", str(TIMEOUT)])
     assert result.exit_code == (2 if name.startswith("redirect") else 3), result.output  # 2: fix the URL
