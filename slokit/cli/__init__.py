@@ -21,6 +21,8 @@ from slokit.errors import SlokitError
 # (tests/test_cli.py checks the short help against each command's docstring).
 COMMANDS = {
     "apply": ("slokit.cli.apply", "apply", "Push generated artefacts to running systems (Grafana)."),
+    "convert": ("slokit.cli.convert", "convert", "Convert spec files to slokit/v1 (or OpenSLO v1): each input "
+                "file becomes one file of the same name."),
     "demo": ("slokit.cli.status", "demo",
              "Watch the loop: an instrumented service burns its error budget, degrades itself and recovers."),
     "gate": ("slokit.cli.gate", "gate",
