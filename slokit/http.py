@@ -194,8 +194,15 @@ class DeadlineAdapter(HTTPAdapter):
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {**self.poolmanager.pool_classes_by_scheme,
-                                                   "http": _Pool, "https": _TLSPool}
+        _watched_pools(self.poolmanager)
+
+    def proxy_manager_for(self, *args: Any, **kwargs: Any) -> Any:
+        return _watched_pools(super().proxy_manager_for(*args, **kwargs))  # through a proxy too
+
+
+def _watched_pools(manager: Any) -> Any:
+    manager.pool_classes_by_scheme = {**manager.pool_classes_by_scheme, "http": _Pool, "https": _TLSPool}
+    return manager
 
 
 def new_session() -> requests.Session:

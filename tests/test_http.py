@@ -106,6 +106,16 @@ def test_a_drip_or_a_hang_ends_at_the_total_deadline_not_per_read(server, fault)
     assert str(exc) == "no complete answer within 1s"
 
 
+def test_the_deadline_holds_through_a_proxy(server):
+    server.default = faults.drip()  # the proxy drips: the request never leaves loopback
+    session = requests.Session()
+    session.proxies = {"http": server.url}
+    session.trust_env = False
+    exc, took = timed(lambda: fetch(session, "GET", "http://example.invalid/", timeout=1.0))
+    assert exc.reason == "timeout" and took < 1.8, (exc, took)
+    assert server.seen[0].path == "http://example.invalid/"
+
+
 def test_a_300_mb_body_is_refused_after_reading_at_most_the_limit(server):
     server.default = faults.huge(300)
     exc, took = timed(lambda: fetch(requests.Session(), "GET", server.url, timeout=20, max_bytes=4 << 20))
