@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import click
@@ -84,11 +83,6 @@ def _targets(paths: tuple[str, ...], files: list[str], out: Path) -> dict[str, P
 def _write(path: Path, text: str) -> None:
     """Via a temporary file and a rename: a converted file is whole or absent."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    tmp = path.with_name(f".{path.name}.slokit-tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

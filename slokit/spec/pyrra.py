@@ -115,7 +115,7 @@ def _indicator(doc: Doc, path: Path, value: object) -> tuple[EventsSLI, tuple[st
     keys = {"ratio": ("errors", "total"), "latency": ("success", "total"), "latencyNative": ("total", "latency"),
             "bool_gauge": ("metric",)}[kind]
     i = Fields(doc, f.at(kind), f.raw(kind), keys + ("grouping",), required=keys)
-    group_by = _grouping(doc, i)
+    group_by = common.check_group_by(doc, i.at("grouping"), i.list("grouping"))
     by = f"sum by ({', '.join(sorted(group_by))}) " if group_by else "sum"
     if kind == "bool_gauge":
         gauge = _selector(doc, i.at("metric"), i.str("metric"))
@@ -175,18 +175,6 @@ def _selector(doc: Doc, path: Path, text: str | None, needs_le: bool = False) ->
         except (IndexError, ValueError):
             doc.error(path, "must match one bucket with an le label, e.g. ..._bucket{le=\"0.5\"}")
     return text
-
-
-def _grouping(doc: Doc, i: Fields) -> tuple[str, ...]:
-    out: list[str] = []
-    for n, label in enumerate(i.list("grouping")):
-        if not isinstance(label, str) or not promql.is_label_name(label) or label == "le":
-            doc.error(i.at("grouping") + (n,), f"{label!r} is not a label name to group by")
-        elif label in names.RESERVED_LABELS:
-            doc.error(i.at("grouping") + (n,), f"is set by slokit itself ({', '.join(names.RESERVED_LABELS)})")
-        elif label not in out:
-            out.append(label)
-    return tuple(out)
 
 
 def _alerting(doc: Doc, path: Path, value: object, meta: ObjectMeta, period: int) -> Alerting | None:
