@@ -220,12 +220,16 @@ class Breaker:
                 self._admit(None)  # every call passes: let it move the states as an admitted call would
             if self.state == CLOSED:
                 w = self._window
-                self._catch_up()
+                if self._successes != self._counted:
+                    self._catch_up()
                 w.add(code, self.clock() if w.timed else 0.0)
                 # a good call lowers the rates of a count window, unless it completes min_calls
                 if w.calls >= config.min_calls and (code or w.timed or w.calls == config.min_calls):
                     self._check(w, config.min_calls)
-                self._set_clean()
+                if code:
+                    self._clean = False
+                elif not (w.failed or w.slow):  # the last failure slid out: back to the lock-free path
+                    self._set_clean()
             elif self.state == HALF_OPEN:
                 own = True
                 self._probe(code)
@@ -428,6 +432,10 @@ class Breaker:
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not (self._pass or self._allow_slow(None, False)):
             raise BreakerOpen(self.name)
+        return self._run(fn, args, kwargs)
+
+    def _run(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Call `fn` (admitted) and record how it went; a fast success on a clean window without the lock."""
         clock = self.clock
         start = clock()
         try:
@@ -444,6 +452,9 @@ class Breaker:
     async def call_async(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self.allow():
             raise BreakerOpen(self.name)
+        return await self._run_async(fn, args, kwargs)
+
+    async def _run_async(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         start = self.clock()
         try:
             result = await fn(*args, **kwargs)
@@ -466,14 +477,7 @@ class Breaker:
                             raise BreakerOpen(self.name)
                         result = fallback(*args, **kwargs)
                         return await result if inspect.isawaitable(result) else result
-                    start = self.clock()
-                    try:
-                        value = await fn(*args, **kwargs)
-                    except BaseException as exc:
-                        self.record(not self._failed(exc), self.clock() - start)
-                        raise
-                    self.record(True, self.clock() - start)
-                    return value
+                    return await self._run_async(fn, args, kwargs)
                 return async_wrapper
 
             @functools.wraps(fn)
@@ -482,14 +486,7 @@ class Breaker:
                     if fallback is None:
                         raise BreakerOpen(self.name)
                     return fallback(*args, **kwargs)
-                start = self.clock()
-                try:
-                    value = fn(*args, **kwargs)
-                except BaseException as exc:
-                    self.record(not self._failed(exc), self.clock() - start)
-                    raise
-                self.record(True, self.clock() - start)
-                return value
+                return self._run(fn, args, kwargs)
             return wrapper
 
         return decorate

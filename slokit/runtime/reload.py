@@ -55,6 +55,8 @@ class PolicyReloader:
                 self.errors = []
                 self.runtime.set_policy(policy)
                 log.info("slokit policy %s reloaded: %d rule(s)", self.path, len(policy.rules))
+                for warning in policy.warnings:  # a policy that can lock the service out: applied, but said
+                    log.warning("slokit policy: %s", warning)
                 applied = True
         self._check_overrides()
         return applied
