@@ -162,8 +162,9 @@ dependency: {breaker: payments, faults: [{from: 1h, to: 3h, down: true}]}
     print(f"| slokit engine: record(), 2 threads, per event | {contended:.3f} | |")
     print(f"| slokit runtime: evaluate() with 2 rules | {evaluate:.3f} | |")
     print(f"\nclosed-loop simulator: {simulated:,.0f} simulated requests per second (a 2h outage at 10 req/s)")
-    print("\n| memory per SLO (30d period, 30s buckets) | bytes |\n|---|---:|")
-    print(f"| ring arrays (good + bad, int64) | {trackers[0].memory_bytes} |")
+    print("\n| memory per SLO (30d period: 30s buckets up to the 30m window, 5m buckets up to 3d) | bytes |")
+    print("|---|---:|")
+    print(f"| ring arrays (good + bad, int64, both resolutions) | {trackers[0].memory_bytes} |")
     print(f"| tracemalloc, whole tracker | {traced:.0f} |")
     for period, label in ((86400, "1d"), (7 * 86400, "7d"), (28 * 86400, "28d"), (90 * 86400, "90d")):
         print(f"| ring arrays, {label} period | {SLOTracker('x', 0.001, period).memory_bytes} |")

@@ -58,7 +58,14 @@ def test_memory_is_fixed_by_the_period_not_the_traffic() -> None:
     for _ in range(20000):
         tracker.record(good=1000, bad=1)
         clock.advance(13)  # three days of traffic, more than the longest window
-    assert tracker.memory_bytes == before == 2 * 8 * (3 * DAY // 30 + 1)
+    # 30s buckets up to the 30m window, 5m buckets up to 3d: (61 + 865) good and bad counts
+    assert tracker.memory_bytes == before == 2 * 8 * (1800 // 30 + 1 + 3 * DAY // 300 + 1) <= 20_000
+
+
+def test_each_window_is_exact_to_a_bucket_of_its_resolution_and_to_one_shortest_window() -> None:
+    tracker = SLOTracker("s", 0.001, MONTH, ManualClock())
+    assert [tracker.resolution(s) for s in tracker.window_seconds] == [
+        (30.0, 10), (30.0, 60), (300.0, 12), (300.0, 24), (300.0, 72), (300.0, 288), (300.0, 864)]
 
 
 def test_threads_lose_no_events() -> None:
@@ -97,13 +104,14 @@ def test_asyncio_tasks_record_through_the_listener() -> None:
     assert (burn.good, burn.bad, round(burn.burn, 6)) == (900, 100, 100.0)
 
 
-def _expected(events: list[tuple[float, int, int]], now: float, width: float, n: int) -> tuple[float, float]:
-    """Brute force over every event: the last n buckets, the oldest weighted by the share still inside."""
-    cur = int(now // width)
-    rest = 1.0 - (now / width - cur)
+def _expected(events: list[tuple[float, int, int]], now: float, fine: float, per: int, n: int) -> tuple[float, float]:
+    """Brute force over every event: the last n buckets of `per` fine buckets each, the oldest weighted by
+    the share still inside."""
+    cur = int(now // fine) // per
+    rest = 1.0 - (now / fine / per - cur)
     good = bad = 0.0
     for t, g, b in events:
-        idx = int(t // width)
+        idx = int(t // fine) // per
         if cur - n < idx <= cur:
             good, bad = good + g, bad + b
         elif idx == cur - n:
@@ -118,7 +126,7 @@ def _expected(events: list[tuple[float, int, int]], now: float, width: float, n:
 def test_running_sums_match_brute_force(steps: list[tuple[float, int, int]], idle: float) -> None:
     """Property: however events are spread in time, each window equals a full recount of the ring."""
     clock = ManualClock()
-    tracker = SLOTracker("s", 0.01, DAY, clock)  # 1d period: windows 10s..2h24m, 1s buckets
+    tracker = SLOTracker("s", 0.01, DAY, clock)  # 1d period: windows 10s..2h24m, 1s and 10s buckets
     events = []
     for dt, good, bad in steps:
         clock.advance(dt)
@@ -126,8 +134,9 @@ def test_running_sums_match_brute_force(steps: list[tuple[float, int, int]], idl
         events.append((clock.now, good, bad))
     clock.advance(idle)
     burns = tracker.burns()
-    for i, seconds in enumerate(tracker.window_seconds):
-        good, bad = _expected(events, clock.now, tracker.width, tracker._n[i])
+    for seconds in tracker.window_seconds:
+        width, n = tracker.resolution(seconds)
+        good, bad = _expected(events, clock.now, tracker.width, round(width / tracker.width), n)
         assert abs(burns[seconds].good - good) < 1e-6 and abs(burns[seconds].bad - bad) < 1e-6
 
 
@@ -139,7 +148,7 @@ def test_steady_ratio_reads_the_same_in_every_window(period: int, ratio: float, 
     clock = ManualClock()
     tracker = SLOTracker("s", 0.001, period, clock)
     total = 1000
-    for _ in range(tracker.size + 2):
+    for _ in range(round(max(tracker.window_seconds) / tracker.width) + 2):  # past the longest window
         for _ in range(per_bucket):
             tracker.record(good=total - round(total * ratio), bad=round(total * ratio))
         clock.advance(tracker.width)
