@@ -8,7 +8,7 @@ one `record` per matching SLO. (The listener gets no method, so a spec's `method
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from slokit import names
@@ -29,7 +29,7 @@ class Sink(Protocol):
     def add_slo(self, key: tuple[str, str], error_budget: float, period: int) -> Counter: ...
 
 
-_Entry = tuple[Counter, float | None]  # tracker, latency threshold (None: availability)
+_Entry = tuple[Callable[[int, int], None], float | None]  # a tracker's record, latency threshold (None: availability)
 
 
 def request_listener(engine: Sink, slos: Sequence[SLO], service: str | None = None) -> Listener:
@@ -41,7 +41,7 @@ def request_listener(engine: Sink, slos: Sequence[SLO], service: str | None = No
         if not isinstance(sli, HttpSLI) or (service is not None and sli.service != service):
             continue
         tracker = engine.trackers.get(slo.key) or engine.add_slo(slo.key, slo.error_budget, slo.period)
-        entry = (tracker, sli.latency)
+        entry = (tracker.record, sli.latency)  # bound once: the call below skips the attribute lookup
         if sli.route is None:
             every.append(entry)
         else:
@@ -53,11 +53,10 @@ def request_listener(engine: Sink, slos: Sequence[SLO], service: str | None = No
     def listener(route: str, outcome: str, duration_seconds: float) -> None:
         if outcome != good and outcome != bad:
             return  # a disconnect is neither good nor bad, as in the rules
-        for tracker, latency in table.get(route, fallback):
-            failed = (duration_seconds > latency) if latency is not None else outcome == bad
-            if failed:
-                tracker.record(0, 1)
+        for record, latency in table.get(route, fallback):
+            if (duration_seconds > latency) if latency is not None else outcome == bad:
+                record(0, 1)
             else:
-                tracker.record(1, 0)
+                record(1, 0)
 
     return listener
