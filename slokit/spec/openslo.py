@@ -9,12 +9,12 @@ field, never silently approximated.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import promql_parser
 
 from slokit import names, promql
-from slokit.spec import common
+from slokit.spec import common, openslo_alerts
 from slokit.spec.model import SLO, EventsSLI, Source
 from slokit.spec.source import Doc, Fields, Path
 
@@ -71,14 +71,15 @@ def items(doc: Doc) -> list[Item]:
 def read(all_items: list[Item]) -> list[SLO]:
     """SLOs from every OpenSLO object read, so `indicatorRef` can point across files."""
     slis = {it.name: it for it in all_items if it.kind == "SLI"}
+    alert_objects = {(it.kind, it.name): it for it in all_items if it.kind in ("AlertPolicy", "AlertCondition")}
     slos = []
     for it in all_items:
         if it.kind == "SLO":
-            slos.extend(_slo(it, slis))
+            slos.extend(_slo(it, slis, alert_objects))
     return slos
 
 
-def _slo(it: Item, slis: dict[str, Item]) -> list[SLO]:
+def _slo(it: Item, slis: dict[str, Item], alert_objects: openslo_alerts.Objects) -> list[SLO]:
     doc = it.doc
     alpha = doc.data.get("apiVersion") == V1ALPHA
     if alpha:
@@ -111,6 +112,8 @@ def _slo(it: Item, slis: dict[str, Item]) -> list[SLO]:
         doc.error(s.at("indicator"), "needs indicator or indicatorRef")
         sli = None
     objectives = s.list("objectives")
+    alerting, table = openslo_alerts.read(doc, s, alert_objects, common.alerting(
+        doc, s.at("alertPolicies"), {}, ("page", "ticket"), "enabled", common.alert_name(service, it.name)), period)
     meta = doc.data.get("metadata") or {}
     labels = _labels(doc, meta.get("labels"))
     out = []
@@ -134,8 +137,7 @@ def _slo(it: Item, slis: dict[str, Item]) -> list[SLO]:
             continue
         out.append(SLO(
             service=service, name=name, objective=round(objective, 10), period=period, sli=sli,
-            alerting=common.alerting(doc, s.at("alertPolicies"), {}, ("page", "ticket"), "enabled",
-                                     common.alert_name(service, name)),
+            alerting=replace(alerting, name=common.alert_name(service, name)), window_table=table,
             description=s.str("description", "") or "", labels=labels,
             source=Source(doc.file, doc.line(()), V1),
         ))

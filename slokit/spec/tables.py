@@ -26,9 +26,9 @@ def _row(doc: Doc, path: Path, severity: str, long: float, short: float, share: 
     if long <= 0 or short <= 0:
         return None  # the duration's own problem is recorded already
     ok = True
-    if short >= long:
-        doc.error(path, f"the short window ({promql.format_duration(int(short))}) must be shorter than the long one "
-                        f"({promql.format_duration(int(long))})")
+    if short > long:  # equal: one window (OpenSLO's burn-rate conditions)
+        doc.error(path, f"the short window ({promql.format_duration(int(short))}) must not be longer than the long "
+                        f"one ({promql.format_duration(int(long))})")
         ok = False
     if long > period:
         doc.error(path, f"the long window {promql.format_duration(int(long))} is longer than the period "
