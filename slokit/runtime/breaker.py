@@ -137,7 +137,7 @@ class Breaker:
         self.failure, self.ignore = failure, ignore
         self.state = CLOSED
         self.on_own: OwnOutcome | None = None  # refusals that fail a request, and probe calls (the runtime's)
-        self.allowance = self._default_allowance()  # share of probe / ramp calls that may fail
+        self.allowance = self.default_allowance()  # share of probe / ramp calls that may fail
         self._lock = threading.Lock()
         self._policy_hold = False
         self._open_until = 0.0
@@ -161,7 +161,9 @@ class Breaker:
         c = self.config
         return _CountWindow(c.window_size) if c.window == "count" else _TimeWindow(c.window_size)
 
-    def _default_allowance(self) -> float:
+    def default_allowance(self) -> float:
+        """The share of probe and ramp calls that may fail, from the config alone (the runtime derives a
+        stricter one from the rules naming the breaker)."""
         c = self.config
         if c.recover_failure_rate is not None:
             return c.recover_failure_rate / 100
@@ -395,7 +397,7 @@ class Breaker:
             self._probes = _CountWindow(config.half_open_probes)
             self._probes_admitted = 0  # a new probe window, a whole new round (else half-open for good)
             self._slow_call = config.slow_call
-            self.allowance = self._default_allowance()
+            self.allowance = self.default_allowance()
         self.set_mode(config.mode)
 
     @property

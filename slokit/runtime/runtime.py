@@ -159,9 +159,10 @@ class Runtime:
                 if entry is not None and entry not in own.setdefault(name, []):
                     own[name].append(entry)
         for name, breaker in self.breakers.items():
-            config = breaker.config
-            if config.recover_failure_rate is None and name in allowed:
+            if breaker.config.recover_failure_rate is None and name in allowed:
                 breaker.allowance = allowed[name]  # calls that would trip the rule at full traffic fail a step
+            else:
+                breaker.allowance = breaker.default_allowance()
             breaker.on_own = _counter(own[name]) if name in own else None
 
     def policy_burn_rates(self, key: tuple[str, str]) -> dict[int, float] | None:
