@@ -9,11 +9,14 @@ import json
 import math
 import re
 
-_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
-_DURATION_RE = re.compile(r"^(?:\d+(?:ms|s|m|h|d|w|y))+$")
-_DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
-_LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-_METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+# Prometheus's own grammar (prometheus/common model.ParseDuration): units largest first, each at most
+# once, ASCII digits only (`\d` would take "٥m", which Prometheus refuses), and at most 2^63 ms.
+_DURATION_MS = {"y": 365 * 86_400_000, "w": 7 * 86_400_000, "d": 86_400_000, "h": 3_600_000, "m": 60_000,
+                "s": 1000, "ms": 1}
+_DURATION_RE = re.compile("".join(f"(?:([0-9]{{1,19}}){unit})?" for unit in _DURATION_MS))
+_MAX_MS = 2**63 - 1
+_LABEL_NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+_METRIC_NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 
 WINDOW_PLACEHOLDER = "{{.window}}"
 
@@ -21,9 +24,14 @@ WINDOW_PLACEHOLDER = "{{.window}}"
 def parse_seconds(text: str) -> float:
     """Prometheus duration to seconds, fractions kept ("300ms" -> 0.3): latency thresholds and timeouts."""
     text = str(text).strip()
-    if not _DURATION_RE.match(text):
-        raise ValueError(f"{text!r} is not a duration like 30s, 5m, 1h30m, 28d")
-    return sum(int(n) * _DURATION_UNITS[u] for n, u in _DURATION_PART.findall(text))
+    match = _DURATION_RE.fullmatch(text) if text else None
+    shown = repr(text) if len(text) <= 40 else repr(text[:40]) + "..."
+    if not match:
+        raise ValueError(f"{shown} is not a duration like 30s, 5m, 1h30m, 28d")
+    ms = sum(int(n) * size for n, size in zip(match.groups(), _DURATION_MS.values(), strict=True) if n)
+    if ms > _MAX_MS:
+        raise ValueError(f"{shown} is longer than Prometheus durations go (about 292y)")
+    return ms / 1000
 
 
 def parse_duration(text: str) -> int:
@@ -47,11 +55,11 @@ def format_duration(seconds: int) -> str:
 
 
 def is_label_name(name: str) -> bool:
-    return bool(_LABEL_NAME_RE.match(name)) and not name.startswith("__")
+    return bool(_LABEL_NAME_RE.fullmatch(name)) and not name.startswith("__")
 
 
 def is_metric_name(name: str) -> bool:
-    return bool(_METRIC_NAME_RE.match(name))
+    return bool(_METRIC_NAME_RE.fullmatch(name))
 
 
 def quote(value: str) -> str:
@@ -105,8 +113,42 @@ def check_query(query: str) -> str | None:
     """Parse a query (placeholder filled with 5m); the parser's message if it is not valid PromQL."""
     import promql_parser  # Rust-backed and slow to load: only `validate`/`generate` need it, not the runtime
 
+    text = render_window(query, "5m")
     try:
-        promql_parser.parse(render_window(query, "5m"))
+        promql_parser.parse(text)
     except (ValueError, TypeError) as exc:
         return str(exc) or "invalid PromQL"
+    return _bare_duration(text)
+
+
+_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`|#[^\n]*', re.DOTALL)
+_DURATION_TOKEN = re.compile(r"(?<![A-Za-z0-9_:.])(?:[0-9]+(?:ms|[smhdwy]))+(?![A-Za-z0-9_:.])")
+
+
+def for_grafana(expr: str) -> str:
+    """A query for a Grafana panel: in its string literals `$` is written `\\x24` and `[` `\\x5b`, so
+    Grafana's variable syntax ($service, ${x}, $__rate_interval, [[x]]) cannot rewrite a label value
+    such as a route; PromQL reads them back as `$` and `[`. Raw (backtick) strings become quoted ones."""
+
+    def escape(match: re.Match[str]) -> str:
+        text = match.group()
+        if text.startswith("#") or not ("$" in text or "[" in text):
+            return text
+        if text.startswith("`"):
+            text = quote(text[1:-1])
+        return text.replace("$", "\\x24").replace("[", "\\x5b")
+
+    return _STRING_OR_COMMENT.sub(escape, expr)
+
+
+def _bare_duration(text: str) -> str | None:
+    """A duration used as a number (`x > 5m`, or a bare `{{.window}}`): the parser slokit uses takes it,
+    Prometheus 2 and promtool do not. Durations belong in a range `[5m]`, a subquery or after `offset`."""
+    code = _STRING_OR_COMMENT.sub(lambda m: " " * len(m.group()), text)
+    for match in _DURATION_TOKEN.finditer(code):
+        before = code[:match.start()]
+        if before.count("[") > before.count("]") or re.search(r"offset\s*-?\s*$", before, re.IGNORECASE):
+            continue
+        return (f"the duration {match.group()!r} is used as a number, which Prometheus 2 and promtool refuse; "
+                "put {{.window}} in a range, e.g. rate(x[{{.window}}])")
     return None

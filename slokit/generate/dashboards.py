@@ -49,7 +49,7 @@ TAG = names.GRAFANA_TAG  # dashboards carry it; decision annotations too, so the
 
 RATE_INTERVAL = "$__rate_interval"
 _UID_MAX = 40  # Grafana's limit
-_UID_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+_UID_RE = re.compile(r"[A-Za-z0-9_-]{1,40}")  # Grafana's uid rule; the uid also names the output file
 
 
 __all__ = ["DashboardError", "evaluate", "files", "model", "render"]
@@ -58,7 +58,7 @@ __all__ = ["DashboardError", "evaluate", "files", "model", "render"]
 def uid(*parts: str) -> str:
     """A stable Grafana uid from names: readable when it fits, else truncated plus a hash of the whole."""
     text = "-".join(parts)
-    if len(text) <= _UID_MAX and _UID_RE.match(text):
+    if len(text) <= _UID_MAX and _UID_RE.fullmatch(text):
         return text
     safe = re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")
     digest = hashlib.sha256(text.encode()).hexdigest()[:8]
@@ -100,7 +100,7 @@ def _latency(objective: queries.Objective) -> dict[str, Any] | None:
         "threshold_text": jsonnet_g(objective.threshold),
         "queries": [
             {"legend": f"p{promql.float_literal(q * 100)}",
-             "expr": f"histogram_quantile({promql.float_literal(q)}, {buckets})"}
+             "expr": promql.for_grafana(f"histogram_quantile({promql.float_literal(q)}, {buckets})")}
             for q in quantiles
         ],
     }
@@ -109,7 +109,8 @@ def _latency(objective: queries.Objective) -> dict[str, Any] | None:
 def _events(objective: queries.Objective) -> dict[str, str] | None:
     if isinstance(objective.slo.sli, RawSLI):
         return None
-    return {"errors": objective.errors(RATE_INTERVAL, guard=True), "total": objective.total(RATE_INTERVAL)}
+    return {"errors": promql.for_grafana(objective.errors(RATE_INTERVAL, guard=True)),
+            "total": promql.for_grafana(objective.total(RATE_INTERVAL))}
 
 
 def slo_model(slo: SLO) -> dict[str, Any]:
@@ -197,6 +198,10 @@ def _checked(path: Path, result: Any) -> list[dict[str, Any]]:
     if not isinstance(result, list) or not all(isinstance(d, dict) and d.get("uid") for d in result):
         raise DashboardError(f"{path}: must return a list of dashboards, each with a uid")
     uids = [d["uid"] for d in result]
+    bad = next((u for u in uids if not isinstance(u, str) or not _UID_RE.fullmatch(u)), None)
+    if bad is not None:
+        raise DashboardError(f"{path}: dashboard uid {bad!r} must be 1 to 40 letters, digits, '-' or '_' (Grafana's "
+                             "rule; it also names the file under dashboards/)")
     if len(set(uids)) != len(uids):
         raise DashboardError(f"{path}: duplicate dashboard uids {sorted({u for u in uids if uids.count(u) > 1})}")
     return result

@@ -13,7 +13,7 @@ from functools import lru_cache
 from json.encoder import encode_basestring
 from typing import Any
 
-_PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./:-]*$")
+_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./:-]*")  # fullmatch: `$` would also match before a final "\n"
 _SPECIAL = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
 # What YAML may not hold raw (PyYAML's reader refuses it): escaped as \uXXXX inside double quotes.
 # Line breaks YAML knows beyond \n (NEL, LS, PS) and the BOM are escaped too.
@@ -36,7 +36,7 @@ def scalar(value: Any) -> str:
 
 @lru_cache(maxsize=8192)  # keys and label values repeat across thousands of rules
 def _string(text: str) -> str:
-    if _PLAIN.match(text) and text.lower() not in _SPECIAL:
+    if _PLAIN.fullmatch(text) and text.lower() not in _SPECIAL:
         return text
     return _NON_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", encode_basestring(text))
 

@@ -13,7 +13,10 @@ import re
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
+
+import re2
 
 from slokit import names, promql
 from slokit.errors import Problem
@@ -28,6 +31,23 @@ DEFAULT_GROUP_BY = ("alertname", names.SERVICE, names.NAME)
 DEFAULT_REPEAT = {"page": "1h", "ticket": "1d"}
 # Alertmanager's own matcher grammar (pkg/labels/parse.go): name, operator, optionally quoted value.
 _MATCHER_RE = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(=~|=|!=|!~)\s*(.*?)\s*$", re.DOTALL)
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # the C++ library would print every refused pattern on stderr
+
+
+@lru_cache(maxsize=1024)
+def regex(value: str) -> Any:
+    """A matcher's regex as Alertmanager compiles it: Go's RE2, anchored (`^(?:value)$`), `.` not matching a
+    newline. RE2 runs in linear time, so a pattern like `(a|aa)*c` cannot hang the checks that match
+    symptoms against alerts, and constructs RE2 lacks (backreferences, lookaround) are refused as
+    Alertmanager refuses them. ValueError if RE2 (or Go, for `\\C`) rejects the pattern."""
+    if re.search(r"(?<!\\)(?:\\\\)*\\C", value):
+        raise ValueError("\\C (any byte) is not supported by Go's regexp")
+    try:
+        return re2.compile(f"(?:{value})", _RE2_OPTIONS)
+    except re2.error as exc:
+        message = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise ValueError(message) from None
 
 
 @dataclass(frozen=True)
@@ -65,7 +85,7 @@ class Matcher:
 
     def matches(self, labels: dict[str, str]) -> bool:
         value = labels.get(self.name, "")
-        hit = re.fullmatch(self.value, value, re.DOTALL) is not None if self.is_regex else value == self.value
+        hit = regex(self.value).fullmatch(value) is not None if self.is_regex else value == self.value
         return hit == self.is_equal
 
     def api(self) -> dict[str, Any]:
@@ -99,9 +119,9 @@ def parse_matcher(text: str) -> Matcher:
     value = "".join(out)
     if "~" in op:
         try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"{text!r}: invalid regular expression: {exc}") from None
+            regex(value)
+        except ValueError as exc:
+            raise ValueError(f"{text!r}: invalid regular expression (Alertmanager's RE2 syntax): {exc}") from None
     return Matcher(name, op, value)
 
 
@@ -109,7 +129,7 @@ def exact(name: str, values: list[str]) -> Matcher:
     """`name="v"` for one value, `name=~"a|b"` (escaped) for several."""
     if len(values) == 1:
         return Matcher(name, "=", values[0])
-    return Matcher(name, "=~", "|".join(re.escape(v) for v in sorted(values)))
+    return Matcher(name, "=~", "|".join(promql.regex_escape(v) for v in sorted(values)))
 
 
 @dataclass(frozen=True)
@@ -250,7 +270,8 @@ def _never_or_always(matchers: list[Matcher]) -> str | None:
     return None
 
 
-_TIME_RE = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
+_TIME_RE = re.compile(r"([01][0-9]|2[0-4]):([0-5][0-9])")  # ASCII digits: `\d` takes "٠٩:٠٠" too
+_INT_RE = re.compile(r"[+-]?[0-9]{1,9}")  # Go's strconv.Atoi, as Alertmanager reads days and years
 _WEEKDAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
            "november", "december")
@@ -260,7 +281,7 @@ def _maintenance(doc: Doc, path: Path, value: Any) -> Maintenance:
     keys = ("times", "weekdays", "days_of_month", "months", "years", "location")
     f = Fields(doc, path, value, ("name",) + keys, required=("name",))
     name = f.str("name", "")
-    if name and not NAME_RE.match(name):
+    if name and not NAME_RE.fullmatch(name):
         doc.error(f.at("name"), f"{name!r} must be letters, digits, '-', '_' or '.'")
     if f.ok and not any(f.has(k) for k in keys[:-1]):
         doc.error(path, f"would mute the group all the time: give at least one of {', '.join(keys[:-1])}")
@@ -269,16 +290,14 @@ def _maintenance(doc: Doc, path: Path, value: Any) -> Maintenance:
         interval.setdefault("times", []).append(_time_range(doc, f.at("times") + (i,), t))
     ranges: dict[str, Callable[[str], int | None]] = {
         "weekdays": lambda s: _named(s, _WEEKDAYS, 0), "days_of_month": _day,
-        "months": lambda s: _named(s, _MONTHS, 1), "years": lambda s: int(s) if s.isdigit() else None}
+        "months": lambda s: _named(s, _MONTHS, 1), "years": _int}
     for key, read in ranges.items():
         for i, item in enumerate(f.list(key)):
-            text = str(item).strip().lower()
+            text = str(item).lower()  # as Alertmanager reads it: lowercased, not stripped
             read_values = [read(e) for e in text.split(":")]
             values = [v for v in read_values if v is not None]
-            # Day ranges may count from the month's end (-7:-1); a start and end on different sides is fine.
-            mixed = key == "days_of_month" and len({v < 0 for v in values}) == 2
             if len(values) < len(read_values) or len(values) > 2 or (
-                    len(values) == 2 and values[0] > values[1] and not mixed):
+                    len(values) == 2 and not _ascending(key, values[0], values[1])):
                 doc.error(f.at(key) + (i,), f"{item!r} is not a {key.rstrip('s').replace('_', ' ')} or an "
                                              f"ascending range of them (start:end)")
             interval.setdefault(key, []).append(str(item))
@@ -296,25 +315,37 @@ def _time_range(doc: Doc, path: Path, value: Any) -> dict[str, str]:
     f = Fields(doc, path, value, ("start_time", "end_time"), required=("start_time", "end_time"))
     start, end = f.str("start_time", ""), f.str("end_time", "")
     for key, text in (("start_time", start), ("end_time", end)):
-        if text and (not _TIME_RE.match(text) or (text.startswith("24") and text != "24:00")):
+        if text and (not _TIME_RE.fullmatch(text) or (text.startswith("24") and text != "24:00")):
             doc.error(f.at(key), f"{text!r} is not a time of day HH:MM (00:00 to 24:00)")
     if start and end and start >= end:
         doc.error(path, f"start_time {start} must be before end_time {end}")
     return {"start_time": start, "end_time": end}
 
 
+def _int(text: str) -> int | None:
+    return int(text) if _INT_RE.fullmatch(text) else None
+
+
 def _named(text: str, words: tuple[str, ...], first: int) -> int | None:
     if text in words:
         return words.index(text) + first
-    return int(text) if first and text.isdigit() and 1 <= int(text) <= 12 else None
+    number = _int(text) if first else None
+    return number if number is not None and 1 <= number <= 12 else None
 
 
 def _day(text: str) -> int | None:
-    try:
-        day = int(text)
-    except ValueError:
-        return None
-    return day if 1 <= abs(day) <= 31 else None
+    day = _int(text)
+    return day if day is not None and 1 <= abs(day) <= 31 else None
+
+
+def _ascending(key: str, start: int, end: int) -> bool:
+    """A range's start is not after its end. Days may count back from the month's end (-1 is its last
+    day): Alertmanager refuses a negative start with a positive end, and compares on a 28-day month."""
+    if key != "days_of_month":
+        return start <= end
+    if start < 0 < end:
+        return False
+    return (28 + start if start < 0 else start) <= (28 + end if end < 0 else end)
 
 
 @dataclass(frozen=True)
@@ -360,7 +391,7 @@ def groups(slos: tuple[SLO, ...] | list[SLO]) -> tuple[dict[str, Group], list[Pr
             if settings is not None and settings.where:
                 problems.append(settings.where.problem("needs a silence_group: the settings belong to a group"))
             continue
-        if not NAME_RE.match(slo.silence_group):
+        if not NAME_RE.fullmatch(slo.silence_group):
             problems.append(_at(slo, f"{slo.silence_group!r} must be letters, digits, '-', '_' or '.'"))
             continue
         members.setdefault(slo.silence_group, []).append(slo)

@@ -24,7 +24,7 @@ from typing import Any
 
 from slokit import names, promql
 from slokit.spec.model import SLO, HttpSLI, LatencySLI
-from slokit.spec.source import Doc, Fields, Path
+from slokit.spec.source import Doc, Fields, Path, number, short
 
 
 @dataclass(frozen=True)
@@ -55,12 +55,13 @@ class GateSpec:
 
 def ratio(doc: Doc, path: Path, value: object) -> float:
     """A share written as 0.005 or "0.5%"; must lie in [0, 1]."""
-    try:
-        text = str(value).strip()
-        share = float(text[:-1]) / 100 if text.endswith("%") else float(text)
-    except ValueError:
-        doc.error(path, f"must be a ratio like 0.005 or a percentage like 0.5%, got {value!r}")
+    text = value.strip() if isinstance(value, str) else value
+    percent = isinstance(text, str) and text.endswith("%")
+    found = number(text[:-1] if isinstance(text, str) and percent else text)
+    if found is None:
+        doc.error(path, f"must be a ratio like 0.005 or a percentage like 0.5%, got {short(value)}")
         return 0.0
+    share = found / 100 if percent else found
     if not 0 <= share <= 1:
         doc.error(path, "must be between 0 and 1 (0% and 100%)")
     return share

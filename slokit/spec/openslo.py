@@ -16,11 +16,11 @@ import promql_parser
 from slokit import names, promql
 from slokit.spec import common, openslo_alerts
 from slokit.spec.model import SLO, EventsSLI, Source
-from slokit.spec.source import Doc, Fields, Path
+from slokit.spec.source import MAX_SECONDS, Doc, Fields, Path
 
 V1, V1ALPHA = "openslo/v1", "openslo/v1alpha"
 KINDS = ("SLO", "SLI", "Service", "DataSource", "AlertPolicy", "AlertCondition", "AlertNotificationTarget")
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "M": 30 * 86400, "Q": 91 * 86400, "y": 365 * 86400}
 _V1ALPHA_UNITS = {"Second": 1, "Minute": 60, "Hour": 3600, "Day": 86400, "Week": 7 * 86400, "Month": 30 * 86400,
                   "Quarter": 91 * 86400, "Year": 365 * 86400}
@@ -56,7 +56,7 @@ def items(doc: Doc) -> list[Item]:
     m = Fields(doc, f.at("metadata"), f.raw("metadata", {}), ("name", "displayName", "labels", "annotations"),
                required=("name",))
     name = m.str("name", "")
-    if name and not _DNS_LABEL.match(name):
+    if name and not _DNS_LABEL.fullmatch(name):
         # OpenSLO asks for a DNS label, but oslo's own valid examples break it: warn, and let the
         # stricter name check below refuse it where it becomes a label value (SLO names).
         doc.warn(m.at("name"), f"{name!r} is not a DNS label (lowercase letters, digits and '-', at most 63)")
@@ -114,8 +114,8 @@ def _slo(it: Item, slis: dict[str, Item], alert_objects: openslo_alerts.Objects)
     objectives = s.list("objectives")
     alerting, table = openslo_alerts.read(doc, s, alert_objects, common.alerting(
         doc, s.at("alertPolicies"), {}, ("page", "ticket"), "enabled", common.alert_name(service, it.name)), period)
-    meta = doc.data.get("metadata") or {}
-    labels = _labels(doc, meta.get("labels"))
+    meta = doc.data.get("metadata")
+    labels = _labels(doc, meta.get("labels") if isinstance(meta, dict) else None)
     out = []
     for i, obj in enumerate(objectives):
         o = Fields(doc, s.at("objectives") + (i,), obj,
@@ -154,11 +154,12 @@ def _time_window(doc: Doc, s: Fields) -> int:
     if w.has("calendar") or not w.bool("isRolling", False):
         doc.error(w.at("isRolling"), "calendar (non-rolling) time windows are not supported yet; use isRolling: true")
     text = w.str("duration", "")
-    match = re.fullmatch(r"(\d+)([mhdwMQy])", text)
+    match = re.fullmatch(r"([0-9]{1,9})([mhdwMQy])", text)  # ASCII digits: `\d` takes "٣d" too
     if not match:
         doc.error(w.at("duration"), f"{text!r} is not an OpenSLO duration like 28d, 4w or 1M")
         return names.DEFAULT_PERIOD
-    return int(match.group(1)) * _UNITS[match.group(2)]
+    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    return common.check_period_seconds(doc, w.at("duration"), min(seconds, MAX_SECONDS + 1), names.DEFAULT_PERIOD)
 
 
 def _indicator(doc: Doc, path: Path, value: object) -> EventsSLI | None:
@@ -264,7 +265,12 @@ def _slo_v1alpha(it: Item) -> list[SLO]:
         if unit not in _V1ALPHA_UNITS:
             doc.error(w.at("unit"), f"unknown unit {unit!r} (one of {', '.join(_V1ALPHA_UNITS)})")
         else:
-            period = int(w.num("count", 30) or 30) * _V1ALPHA_UNITS[unit]
+            count = w.num("count", 30)
+            if count < 1 or count != int(count):
+                doc.error(w.at("count"), f"must be a whole number of at least 1, got {count:g}")
+            else:
+                period = common.check_period_seconds(doc, w.at("count"), min(count * _V1ALPHA_UNITS[unit],
+                                                                               MAX_SECONDS + 1), period)
     out = []
     objectives = s.list("objectives")
     for i, obj in enumerate(objectives):
