@@ -9,6 +9,7 @@ import click
 
 from slokit.cli import sloth_flags
 from slokit.cli.common import read_specs
+from slokit.cli.output import write_file
 from slokit.errors import ConfigError, InputError, Problem
 from slokit.generate import convert as to_text
 from slokit.spec.loader import spec_files
@@ -46,7 +47,7 @@ def convert(paths: tuple[str, ...], target: str, out: str | None, extra_labels: 
         return
     targets = _targets(paths, list(outputs), Path(out))
     for file, text in outputs.items():
-        _write(targets[file], text)
+        write_file(targets[file], text)  # whole or absent
     click.echo(f"{len(spec.slos)} SLO(s) from {len(outputs)} file(s) -> {out}/", err=True)
 
 
@@ -78,11 +79,3 @@ def _targets(paths: tuple[str, ...], files: list[str], out: Path) -> dict[str, P
     if len(set(targets.values())) != len(targets):
         raise ConfigError("two inputs would be written to the same file; convert them separately")
     return targets
-
-
-def _write(path: Path, text: str) -> None:
-    """Via a temporary file and a rename: a converted file is whole or absent."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.slokit-tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

@@ -85,7 +85,7 @@ def write_set(root: Path, files: Mapping[str, str], unchanged: set[str] | frozen
             if folder not in swapped:  # a symlinked folder: file by file
                 for name, text in files.items():
                     if name.startswith(folder + "/") and _text(root / name) != text:
-                        _write_file(root / name, text)
+                        write_file(root / name, text)
                 for name in removed:
                     if name.startswith(folder + "/"):
                         (root / name).unlink()
@@ -118,7 +118,7 @@ def _swap_in(root: Path, files: Mapping[str, str], folders: list[str], unchanged
     for folder in folders:
         _build(root, staging, folder, files, unchanged)
     journal = {f: os.stat(staging / f).st_ino for f in folders}
-    _write_file(staging / JOURNAL, json.dumps(journal, sort_keys=True))  # the commit point
+    write_file(staging / JOURNAL, json.dumps(journal, sort_keys=True))  # the commit point
     for folder in folders:
         _swap(staging / folder, root / folder, staging / f"{folder}.old")
     for folder in folders:
@@ -246,7 +246,7 @@ def _text(path: Path) -> str | None:
         return None
 
 
-def _write_file(path: Path, text: str) -> None:
+def write_file(path: Path, text: str) -> None:
     """One file via a temporary one and a rename: never half-written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.slokit-tmp")
