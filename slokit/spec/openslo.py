@@ -14,9 +14,10 @@ from dataclasses import dataclass, replace
 import promql_parser
 
 from slokit import names, promql
-from slokit.spec import common, openslo_alerts
-from slokit.spec.model import SLO, EventsSLI, Source
+from slokit.spec import common, openslo_alerts, openslo_slices
+from slokit.spec.model import SLI, SLO, EventsSLI, Source
 from slokit.spec.source import MAX_SECONDS, Doc, Fields, Path
+from slokit.windows import table as scaled_table
 
 V1, V1ALPHA = "openslo/v1", "openslo/v1alpha"
 KINDS = ("SLO", "SLI", "Service", "DataSource", "AlertPolicy", "AlertCondition", "AlertNotificationTarget")
@@ -91,10 +92,9 @@ def _slo(it: Item, slis: dict[str, Item], alert_objects: openslo_alerts.Objects)
         return []
     service = common.check_name(doc, s.at("service"), s.str("service"))
     method = s.str("budgetingMethod")
-    if method and method != "Occurrences":
-        known = ("Occurrences", "Timeslices", "RatioTimeslices")
-        what = "not supported yet" if method in known else f"unknown (one of {', '.join(known)})"
-        doc.error(s.at("budgetingMethod"), f"{method!r} is {what}; slokit supports Occurrences")
+    if method and method != "Occurrences" and method not in openslo_slices.METHODS:
+        doc.error(s.at("budgetingMethod"), f"{method!r} is unknown (one of Occurrences, "
+                                           f"{', '.join(openslo_slices.METHODS)})")
     period = _time_window(doc, s)
     if s.has("indicator"):
         sli = _indicator(doc, s.at("indicator"), s.raw("indicator"))
@@ -121,9 +121,16 @@ def _slo(it: Item, slis: dict[str, Item], alert_objects: openslo_alerts.Objects)
         o = Fields(doc, s.at("objectives") + (i,), obj,
                    ("displayName", "op", "value", "target", "targetPercent", "timeSliceTarget", "timeSliceWindow",
                     "indicator", "indicatorRef", "compositeWeight"))
-        for key in ("timeSliceTarget", "timeSliceWindow", "indicator", "indicatorRef", "compositeWeight"):
+        for key in ("indicator", "indicatorRef", "compositeWeight"):
             if o.has(key):
                 doc.error(o.at(key), "not supported yet")
+        objective_sli: SLI | None = sli
+        if method in openslo_slices.METHODS:
+            shortest = (table or scaled_table(period)).shortest.seconds
+            objective_sli = openslo_slices.sli(doc, o, sli, method or "", shortest) if sli else None
+        elif o.has("timeSliceWindow") or o.has("timeSliceTarget"):
+            doc.warn(o.at("timeSliceWindow" if o.has("timeSliceWindow") else "timeSliceTarget"),
+                     "slices count with budgetingMethod Timeslices or RatioTimeslices; ignored")
         if o.has("target"):
             objective = (o.num("target") or 0) * 100
         elif o.has("targetPercent"):
@@ -133,10 +140,10 @@ def _slo(it: Item, slis: dict[str, Item], alert_objects: openslo_alerts.Objects)
             continue
         common.check_objective(doc, o.at("target"), objective)
         name = it.name if len(objectives) == 1 else f"{it.name}-{i}"
-        if sli is None or doc.errors:
+        if objective_sli is None or doc.errors:
             continue
         out.append(SLO(
-            service=service, name=name, objective=round(objective, 10), period=period, sli=sli,
+            service=service, name=name, objective=round(objective, 10), period=period, sli=objective_sli,
             alerting=replace(alerting, name=common.alert_name(service, name)), window_table=table,
             description=s.str("description", "") or "", labels=labels,
             source=Source(doc.file, doc.line(()), V1),
