@@ -18,7 +18,7 @@ def run(*args: str):
 def test_validate_examples():
     result = run("validate", str(EXAMPLES))
     assert result.exit_code == 0
-    assert "4 SLO(s) valid in 3 file(s)" in result.output
+    assert "5 SLO(s) valid in 3 file(s)" in result.output
 
 
 def test_invalid_spec_exits_2_with_the_place_and_writes_nothing(write_spec, tmp_path):
