@@ -95,8 +95,11 @@ def test_recovery_after_the_hold_time_closes_the_breaker(board: StatusBoard, clo
     assert board.snapshot()["breakers"][0]["state"] == "open"  # burn low, but not yet for the 20s hold
     traffic(board, clock, seconds=20, per_second=100, failing=0.0)
     snap = board.snapshot()
-    assert snap["breakers"][0]["state"] == "closed"
+    assert snap["breakers"][0]["state"] == "ramp"  # back gradually: 10% of the calls, then 50% (4s each)
     assert snap["breakers"][0]["last"]["reason"] == "policy_recovered"
+    traffic(board, clock, seconds=10, per_second=100, failing=0.0)
+    snap = board.snapshot()
+    assert snap["breakers"][0]["state"] == "closed" and snap["breakers"][0]["last"]["reason"] == "ramp_done"
     assert snap["switches"][0]["state"] == "on"
 
 
