@@ -90,3 +90,22 @@ def test_a_grouped_slo_gives_each_group_its_own_budget_and_page(tmp_path, write_
     (tmp_path / "rules" / "tests" / "grouped.test.yml").write_text(yaml.safe_dump(test))
     result = promtool("test", "rules", "rules/tests/grouped.test.yml", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_generated_tests_hold_for_a_custom_window_table(tmp_path, write_spec):
+    """A table whose shortest window is large beside its page window, and whose page factor (1.5x) is
+    close to the ticket's (1x): the scenarios adapt (the between-tiers burn, longer day/night halves)."""
+    write_spec("""
+        version: slokit/v1
+        service: tiny
+        period: 1h
+        windows:
+          page: [{long: 2m, short: 30s, budget_percent: 5}]
+          ticket: [{long: 6m, short: 1m, budget_percent: 10}]
+        slos:
+          - {name: a, objective: 99, sli: {http: {}}}
+    """)
+    write(generate(load([str(tmp_path / "spec.yml")]))[0], tmp_path)
+    result = promtool("test", "rules", "rules/tests/tiny.test.yml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "steady 1.25x burn: ticket fires" in (tmp_path / "rules/tests/tiny.test.yml").read_text()
