@@ -204,3 +204,20 @@ def test_the_documented_example_is_valid(tmp_path):
     spec = load([str(tmp_path)])
     assert [s.name for s in spec.slos] == ["availability", "latency", "search-latency", "requests", "satisfaction"]
     assert spec.slos[4].alerting is None
+
+
+def test_grouping_by_an_unbounded_label_warns_with_its_line(write_spec):
+    path = write_spec("""
+        version: slokit/v1
+        service: web
+        slos:
+          - name: a
+            objective: 99
+            group_by: [route, pod]
+            sli: {http: {}}
+    """)
+    spec = load([str(path)])
+    assert spec.slos[0].group_by == ("route", "pod")
+    assert [w for w in spec.warnings if "group_by[1]" in w] == [
+        f"{path}:6: warning: slos[0].group_by[1]: 'pod' usually has a value per pod, user or request: every group "
+        "costs about twenty recorded series (docs/spec.md, Grouped SLOs)"]

@@ -92,8 +92,16 @@ def check_group_by(doc: Doc, path: Path, labels: list[object]) -> tuple[str, ...
         elif name in out:
             doc.error(path + (i,), f"{name!r} is named twice")
         else:
+            if name in UNBOUNDED_LABELS:
+                doc.warn(path + (i,), f"{name!r} usually has a value per pod, user or request: every group costs "
+                                      "about twenty recorded series (docs/spec.md, Grouped SLOs)")
             out.append(name)
     return tuple(out)
+
+
+# Labels whose values usually grow without bound: grouping by them multiplies the recorded series.
+UNBOUNDED_LABELS = frozenset({"instance", "pod", "container", "node", "ip", "user", "user_id", "customer_id",
+                              "session", "path", "url", "uri", "request_id", "trace_id", "id"})
 
 
 def check_query(doc: Doc, path: Path, query: str | None, needs_window: bool = True) -> str:
