@@ -4,7 +4,9 @@ The examples' goldens (dashboards/*.json) are checked in test_dashboards_generat
 the awkward cases (periods from 1d to 90d, error budgets that C's and jsonnet's `%g` print differently,
 raw and events SLIs, non-ASCII text) is checked against digests of the files slokit wrote before the
 dashboards were made fast (tests/data/dashboards/varied.sha256): with every installed jsonnet engine, in
-batches in worker processes, and rendered by orjson or json.
+batches in worker processes, and rendered by orjson or json. After a deliberate change to the library
+or the model, record the new digests with the reference way of rendering (one evaluation per service with
+a reference engine, json.dumps): `python -m tests.test_dashboards_bytes`.
 """
 
 from __future__ import annotations
@@ -69,3 +71,19 @@ def test_numbers_in_text_are_formatted_as_jsonnet_formats_them():
 @given(st.lists(st.floats(min_value=1e-12, max_value=1e12), min_size=50, max_size=50))
 def test_jsonnet_g_agrees_with_the_reference_engine_on_any_positive_number(values):
     assert [dashboards.jsonnet_g(v) for v in values] == reference_g(values)
+
+
+def reference_files(engine: str = "_gojsonnet") -> dict[str, str]:
+    """The dashboards as slokit rendered them before they were made fast: the entry once per service with
+    a reference engine, every result through json.dumps."""
+    full = dashboards.model(load([str(DATA / "varied.yml")]).slos)
+    out = {}
+    for service in full["services"]:
+        for dashboard in dashboards.evaluate(dict(full, services=[service], slos=service["slos"]), engine=engine):
+            out[f"dashboards/{dashboard['uid']}.json"] = json.dumps(dashboard, indent=2, sort_keys=True,
+                                                                    ensure_ascii=False) + "\n"
+    return out
+
+
+if __name__ == "__main__":
+    (DATA / "varied.sha256").write_text("".join(f"{d}  {n}\n" for n, d in sorted(digests(reference_files()).items())))

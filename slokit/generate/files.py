@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from slokit.generate import alertmanager, dashboards, delivery, jsonnet, promtool_tests, rules, yamlout
 from slokit.generate import cache as cache_keys
+from slokit.generate import workers as workers_
 from slokit.generate.cache import Cache
 from slokit.generate.dashboards import Progress
 from slokit.spec.model import SLO, Spec
 from slokit.spec.source import Doc
+
+RULES_BATCH = 25  # services per worker task
 
 
 def by_service(slos: tuple[SLO, ...]) -> dict[str, list[SLO]]:
@@ -29,7 +33,7 @@ def generate(spec: Spec, fmt: str = "prometheus",
     and updated; the caller saves it); progress: called with (what, services done, services in all)."""
     dashboard_notes: list[str] = []
     finish = _dashboards(spec, dashboards_entry, dashboard_notes, workers, cache, progress)  # workers start
-    files, notes = rule_files(spec, fmt, cache, progress)  # meanwhile
+    files, notes = rule_files(spec, fmt, cache, progress, workers)  # meanwhile
     files.update(finish())
     notes.extend(dashboard_notes)
     am_config = alertmanager.config(spec.silence_groups, alertmanager_base)  # SpecError on bad silence groups
@@ -39,25 +43,38 @@ def generate(spec: Spec, fmt: str = "prometheus",
 
 
 def rule_files(spec: Spec, fmt: str = "prometheus", cache: Cache | None = None,
-               progress: Progress | None = None) -> tuple[dict[str, str], list[str]]:
-    """Rules per service and, for plain Prometheus rules, their promtool tests."""
+               progress: Progress | None = None, workers: int = 1) -> tuple[dict[str, str], list[str]]:
+    """Rules per service and, for plain Prometheus rules, their promtool tests; services the cache does
+    not hold are rendered in `workers` processes, RULES_BATCH at a time."""
+    services = by_service(spec.slos)
+    keys = {service: cache_keys.key("rules", fmt, service, cache_keys.slos_text(slos)) if cache else ""
+            for service, slos in services.items()}
+    made: dict[str, tuple[dict[str, str], list[str]]] = {}
+    for service, key in keys.items():
+        hit = cache.get(key) if cache else None
+        if hit is not None:
+            made[service] = hit
+    todo = [(service, slos) for service, slos in services.items() if service not in made]
+    chunks = [todo[i:i + RULES_BATCH] for i in range(0, len(todo), RULES_BATCH)]
+    for chunk, rendered in zip(chunks, workers_.imap(functools.partial(_render, fmt=fmt), chunks, workers),
+                               strict=True):
+        for (service, _), (out, skipped) in zip(chunk, rendered, strict=True):
+            made[service] = out, skipped
+            if cache:
+                cache.put(keys[service], out, skipped)
+        if progress:
+            progress("rules", len(made), len(services))
     files: dict[str, str] = {}
     notes: list[str] = []
-    services = by_service(spec.slos)
-    for done, (service, slos) in enumerate(services.items(), 1):
-        key = cache_keys.key("rules", fmt, service, cache_keys.slos_text(slos)) if cache else ""
-        hit = cache.get(key) if cache else None
-        if hit is None:
-            out, skipped = service_files(service, slos, fmt)
-            if cache:
-                cache.put(key, out, skipped)
-        else:
-            out, skipped = hit
+    for service in services:
+        out, skipped = made[service]
         files.update(out)
         notes.extend(skipped)
-        if progress:
-            progress("rules", done, len(services))
     return files, notes
+
+
+def _render(chunk: list[tuple[str, list[SLO]]], fmt: str) -> list[tuple[dict[str, str], list[str]]]:
+    return [service_files(service, slos, fmt) for service, slos in chunk]
 
 
 def service_files(service: str, slos: list[SLO], fmt: str) -> tuple[dict[str, str], list[str]]:

@@ -17,14 +17,13 @@ import functools
 import importlib
 import importlib.util
 import json
-import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
-from multiprocessing.pool import Pool
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from slokit.errors import ConfigError
+from slokit.generate import workers as workers_
 
 ENGINES = ("rjsonnet", "_gojsonnet", "_jsonnet")  # fastest first; `pip install 'slokit[dashboards]'`
 BATCH = 20  # services per evaluation: past ~20 the shared parse is paid off and memory only grows
@@ -102,22 +101,11 @@ def evaluate_batch(engine_name: str | None, path: Path, jpath: Sequence[Path], s
 def evaluate_batches(engine_name: str | None, path: Path, jpath: Sequence[Path], shared: str,
                      batches: Sequence[list[dict[str, Any]]], check: Checker, workers: int = 1,
                      ) -> Iterator[Batch]:
-    """`evaluate_batch` over every batch, in order; in forked worker processes (one batch each) when
-    `workers` > 1 and the platform forks. The workers start at once, so the caller can do other work
-    (the rules) before it reads the results."""
-    task = functools.partial(evaluate_batch, engine_name, path, jpath, shared, check=check)
-    if workers > 1 and len(batches) > 1 and "fork" in multiprocessing.get_all_start_methods():
-        pool = multiprocessing.get_context("fork").Pool(min(workers, len(batches)), maxtasksperchild=1)
-        return _closing(pool, pool.imap(functools.partial(task, keep=True), batches))
-    return map(task, batches)
-
-
-def _closing(pool: Pool, results: Iterator[Batch]) -> Iterator[Batch]:
-    try:
-        yield from results
-    finally:
-        pool.terminate()  # every result was read (or an error stops the run): no work is lost
-        pool.join()
+    """`evaluate_batch` over every batch, in order; in forked worker processes (a fresh one per batch, so
+    rjsonnet's collector can stay off) when `workers` > 1 and the platform forks. They start at once."""
+    keep = workers_.forks(workers, len(batches))  # collector off only where the process exits after
+    task = functools.partial(evaluate_batch, engine_name, path, jpath, shared, check=check, keep=keep)
+    return workers_.imap(task, batches, workers, fresh=True)
 
 
 try:  # optional (the dashboards extra): 20x faster than json for these documents
