@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import time
 from pathlib import Path
 
@@ -15,8 +16,9 @@ from click.testing import CliRunner
 
 from slokit import promql
 from slokit.cli import main
-from slokit.spec import SpecError, load
+from slokit.spec import SpecError, load, templates
 from slokit.spec.source import read_documents
+from tests.conftest import require
 
 SLO = "version: slokit/v1\nservice: api\n{top}slos:\n  - name: ok\n    objective: {objective}\n    sli: {sli}\n{extra}"
 ALPHA = """apiVersion: openslo/v1alpha
@@ -147,6 +149,12 @@ def test_maintenance_ranges_alertmanager_accepts_stay_accepted(write_spec, value
     load([str(write_spec(native(top=MAINTENANCE.format(field="days_of_month", value=value))))])
 
 
+def test_an_empty_maintenance_time_is_refused(write_spec):
+    top = "silence_group: g\nalertmanager: {maintenance: [{name: m, times: [{start_time: '06:00', end_time: ''}]}]}\n"
+    found = refused(write_spec, native(top=top))
+    assert any("alertmanager.maintenance[0].times[0].end_time: must be a time of day HH:MM" in p for p in found), found
+
+
 def test_a_backtracking_symptom_matcher_is_checked_in_linear_time(write_spec):
     """Python's `re` took 23 s on this pattern against the SLO's own labels; RE2 (Alertmanager's engine) does not
     backtrack."""
@@ -232,3 +240,55 @@ def test_validate_and_generate_both_refuse_a_bad_policy_section_and_write_nothin
     assert run("validate", str(path)).exit_code == 2
     result = run("generate", str(path), "--out", str(tmp_path / "out"))
     assert result.exit_code == 2 and not (tmp_path / "out").exists()
+
+
+# -- alert labels and annotations are Go templates ---------------------------------------------------------
+
+TEMPLATES = [
+    "{{ $labels.instance }} burns at {{ $value | humanizePercentage }}", "{{ if gt $value 0.5 }}high{{ end }}",
+    "{{ range $k, $v := $labels }}{{ $k }}={{ $v }} {{ end }}", '{{ printf "%.2f" $value }}', "{{/* note */}}",
+    "{{- $labels.a -}}", '{{ with query "up" }}{{ . | first | value }}{{ end }}', "}} alone",
+    "{{ $v := $value }}{{ $v }}",
+    "{{", "{{ $x }}", "{{ foo }}", "{{}}", "{{ end }}", "{{ if true }}", "{{ else }}", "{{ ( }}", "{{ | }}",
+    '{{ "a\\q" }}', "{{ break }}", "{{ humanize$labels }}", "{{ .a, }}", "{{ $v := }}", "{{ $labels.a }",
+]
+
+
+def test_the_template_check_agrees_with_promtool(tmp_path):
+    """Each value as an annotation of an alert rule: slokit refuses exactly what `promtool check rules` refuses."""
+    files = []
+    for i, text in enumerate(TEMPLATES):
+        rule = {"alert": "A", "expr": "vector(1)", "annotations": {"summary": text}}
+        files.append(tmp_path / f"{i}.yml")
+        files[-1].write_text(json.dumps({"groups": [{"name": "g", "rules": [rule]}]}))
+    report = subprocess.run([require("promtool"), "check", "rules", *map(str, files)], capture_output=True, text=True,
+                            timeout=60)
+    refused_by_promtool = {f for f in files if f"{f}: group" in report.stdout + report.stderr}
+    assert 0 < len(refused_by_promtool) < len(files)
+    for path, text in zip(files, TEMPLATES, strict=True):
+        assert (templates.problem(text) is not None) == (path in refused_by_promtool), text
+
+
+def test_a_broken_template_in_an_annotation_or_a_label_is_refused(write_spec):
+    found = refused(write_spec, native(top='labels: {team: "{{ $team }}"}\n',
+                                       extra='alerting: {annotations: {summary: "{{ if $value }}"}}'))
+    assert any("3: labels.team: the template uses $team" in p for p in found), found
+    assert any("slos[0].alerting.annotations.summary: the template has a {{if}} without its {{end}}" in p
+               for p in found), found
+
+
+def test_validate_and_generate_both_refuse_an_undeclared_receiver_and_a_bad_policy_file(write_spec, tmp_path):
+    """Generate refused an unknown receiver and validate passed; validate refused a bad policy file beside the
+    specs and generate wrote. Both now run the same checks (`--alertmanager-base` goes to validate too)."""
+    receiver = write_spec(native(top="silence_group: g\nalertmanager: {page: {receiver: nobody}}\n"))
+    policy = tmp_path / "policy" / "policy.yml"
+    policy.parent.mkdir()
+    policy.write_text("version: slokit/policy/v1\nrules: 5\n")
+    (policy.parent / "spec.yml").write_text(native())
+    for paths in ([str(receiver)], [str(policy.parent)]):
+        out = tmp_path / "out"
+        assert run("validate", *paths).exit_code == 2, paths
+        assert run("generate", *paths, "--out", str(out)).exit_code == 2 and not out.exists(), paths
+    base = tmp_path / "base.yml"
+    base.write_text("route: {receiver: nobody}\nreceivers: [{name: nobody}]\n")
+    assert run("validate", str(receiver), "--alertmanager-base", str(base)).exit_code == 0

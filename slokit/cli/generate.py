@@ -16,14 +16,22 @@ from slokit.cli.progress import Progress
 from slokit.errors import InputError, Problem
 from slokit.generate.rules import FORMATS
 from slokit.spec.loader import spec_files
+from slokit.spec.model import Spec
+from slokit.spec.options import Options
 from slokit.spec.policy import load_policy, policy_files
 from slokit.spec.source import Doc, read_documents
+
+ALERTMANAGER_BASE = click.option(
+    "--alertmanager-base", "am_base", type=click.Path(exists=True, dir_okay=False),
+    help="Your alertmanager.yml: alertmanager/alertmanager.yml is it plus the silence groups' routes, "
+         "inhibit rules and time intervals (a re-run replaces slokit's parts, keeps yours).")
 
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
+@ALERTMANAGER_BASE
 @sloth_flags.spec_options
-def validate(paths: tuple[str, ...], extra_labels: dict[str, str], default_period: int | None,
+def validate(paths: tuple[str, ...], am_base: str | None, extra_labels: dict[str, str], default_period: int | None,
              windows_path: str | None) -> None:
     """Check spec files (slokit/v1; Sloth prometheus/v1 and CRDs, Pyrra CRDs, OpenSLO) and folders of them.
 
@@ -35,14 +43,9 @@ def validate(paths: tuple[str, ...], extra_labels: dict[str, str], default_perio
     Example:
       slokit validate examples/ ../sloth-specs/home-wifi.yml
     """
-    # the specs' policy: sections are read (and refused) with them
-    spec = read_specs(paths, sloth_flags.options(extra_labels, default_period, windows_path))
-    policies = policy_files(spec_files(paths))
-    for file in policies:
-        for warning in load_policy(file, spec.slos).warnings:
-            click.echo(warning, err=True)
+    spec, policies, _ = _checked(paths, sloth_flags.options(extra_labels, default_period, windows_path), am_base)
     click.echo(f"{len(spec.slos)} SLO(s) valid in {len({s.source.file for s in spec.slos if s.source})} file(s)"
-               + (f"; {len(policies)} policy file(s) valid" if policies else ""))
+               + (f"; {policies} policy file(s) valid" if policies else ""))
 
 
 @click.command()
@@ -53,9 +56,7 @@ def validate(paths: tuple[str, ...], extra_labels: dict[str, str], default_perio
               help="Rules as plain Prometheus rule files, a PrometheusRule CRD, or a Mimir/Cortex ruler namespace.")
 @click.option("--check", is_flag=True,
               help="Write nothing; exit 1 if the files on disk differ from what would be generated.")
-@click.option("--alertmanager-base", "am_base", type=click.Path(exists=True, dir_okay=False),
-              help="Your alertmanager.yml: alertmanager/alertmanager.yml is it plus the silence groups' routes, "
-                   "inhibit rules and time intervals (a re-run replaces slokit's parts, keeps yours).")
+@ALERTMANAGER_BASE
 @click.option("--dashboards-jsonnet", "dashboards_entry", type=click.Path(dir_okay=False), default=None,
               help="Your jsonnet entry for OUT/dashboards/*.json (a function(model) that may import "
                    "'slokit.libsonnet'; default: slokit's dashboards/lib/main.jsonnet).")
@@ -90,10 +91,9 @@ def generate(ctx: click.Context, paths: tuple[str, ...], out: str, fmt: str, che
       slokit generate sloth-specs/ --out build/ -l env=prod --default-slo-period 28d   # Sloth's flags
     """
     gc.disable()  # a short batch job: the cycle collector only slows large runs (bench/generate.py)
-    spec = read_specs(paths, sloth_flags.options(extra_labels, default_period, windows_path))
+    spec, _, base = _checked(paths, sloth_flags.options(extra_labels, default_period, windows_path), am_base)
     if disable_alerts:
         spec = sloth_flags.without_alerts(spec)
-    base = _alertmanager_base(am_base) if am_base else None
     # Imported here: `slokit validate` and `slokit --help` need none of the generators.
     from slokit.generate import files as generated
     from slokit.generate.cache import DIR as CACHE_DIR
@@ -135,6 +135,23 @@ def generate(ctx: click.Context, paths: tuple[str, ...], out: str, fmt: str, che
     for note in notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"{len(spec.slos)} SLO(s) -> {len(files)} file(s) in {root}/")
+
+
+def _checked(paths: tuple[str, ...], options: Options, am_base: str | None) -> tuple[Spec, int, Doc | None]:
+    """What `validate` checks and `generate` needs, in one place so both refuse the same input: the specs
+    (their policy: sections too), the policy files among the paths, and the receivers the silence groups
+    name (in the specs or the base config). Policy warnings go to stderr; returns the number of policy files."""
+    spec = read_specs(paths, options)
+    policies = policy_files(spec_files(paths))
+    for file in policies:
+        for warning in load_policy(file, spec.slos).warnings:
+            click.echo(warning, err=True)
+    base = _alertmanager_base(am_base) if am_base else None
+    if spec.silence_groups or base is not None:
+        from slokit.generate.alertmanager import config  # raises SpecError for an unknown receiver
+
+        config(spec.silence_groups, base)
+    return spec, len(policies), base
 
 
 def _alertmanager_base(path: str) -> Doc:

@@ -315,7 +315,9 @@ def _time_range(doc: Doc, path: Path, value: Any) -> dict[str, str]:
     f = Fields(doc, path, value, ("start_time", "end_time"), required=("start_time", "end_time"))
     start, end = f.str("start_time", ""), f.str("end_time", "")
     for key, text in (("start_time", start), ("end_time", end)):
-        if text and (not _TIME_RE.fullmatch(text) or (text.startswith("24") and text != "24:00")):
+        if f.has(key) and not text:
+            doc.error(f.at(key), "must be a time of day HH:MM, not empty")
+        elif text and (not _TIME_RE.fullmatch(text) or (text.startswith("24") and text != "24:00")):
             doc.error(f.at(key), f"{text!r} is not a time of day HH:MM (00:00 to 24:00)")
     if start and end and start >= end:
         doc.error(path, f"start_time {start} must be before end_time {end}")

@@ -6,6 +6,7 @@ import re
 from dataclasses import replace
 
 from slokit import names, promql, windows
+from slokit.spec import templates
 from slokit.spec.model import Alerting, EventsSLI, Guard, RawSLI, Tier
 from slokit.spec.source import MAX_SECONDS, Doc, Fields, Path
 
@@ -73,12 +74,20 @@ def period_problem(seconds: int) -> str | None:
 
 
 def check_labels(doc: Doc, path: Path, labels: dict[str, str]) -> dict[str, str]:
-    for name in labels:
+    for name, value in labels.items():
         if not promql.is_label_name(name):
             doc.error(path + (name,), "is not a valid Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)")
         elif name in names.RESERVED_LABELS:
             doc.error(path + (name,), f"is set by slokit itself ({', '.join(names.RESERVED_LABELS)})")
+        _check_template(doc, path + (name,), value)
     return labels
+
+
+def _check_template(doc: Doc, path: Path, value: str) -> None:
+    """Labels and annotations reach alert rules, where Prometheus reads them as Go templates."""
+    problem = templates.problem(value)
+    if problem:
+        doc.error(path, f"{problem}; Prometheus reads alert labels and annotations as Go templates")
 
 
 def check_group_by(doc: Doc, path: Path, labels: list[object]) -> tuple[str, ...]:
@@ -117,9 +126,10 @@ def check_query(doc: Doc, path: Path, query: str | None, needs_window: bool = Tr
 
 def check_annotations(doc: Doc, path: Path, annotations: dict[str, str]) -> dict[str, str]:
     """Annotation names follow label-name rules in Prometheus (`12` or `a-b` fail `promtool check rules`)."""
-    for name in annotations:
+    for name, value in annotations.items():
         if not promql.is_label_name(name):
             doc.error(path + (name,), "is not a valid annotation name ([a-zA-Z_][a-zA-Z0-9_]*)")
+        _check_template(doc, path + (name,), value)
     return annotations
 
 

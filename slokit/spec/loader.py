@@ -96,7 +96,7 @@ def load(paths: Iterable[str], with_options: options.Options | None = None) -> S
 def _crd(doc: Doc, readers: dict[str, Reader]) -> list[SLO]:
     """Another tool's Kubernetes object: its apiVersion names the tool, its kind the reader."""
     kind = doc.data.get("kind")
-    if kind in readers:
+    if isinstance(kind, str) and kind in readers:
         return readers[kind](doc)
     doc.error(("kind",), f"unsupported {kind!r} for {doc.data.get('apiVersion')}: expected {', '.join(readers)}")
     return []
