@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from slokit import promql
 from slokit.cli import main
+from slokit.generate import dashboards
 from slokit.spec import SpecError, load, templates
 from slokit.spec.source import read_documents
 from tests.conftest import require
@@ -193,18 +194,12 @@ GRAFANA_VARIABLE = re.compile(r"\$\w+|\$\{[^}]*\}|\[\[\w+\]\]")
 def test_a_route_reaches_grafana_queries_without_becoming_a_variable(write_spec, tmp_path, route):
     path = write_spec(native(sli=f"{{http: {{route: {json.dumps(route)}, latency: 300ms}}}}"))
     assert run("generate", str(path), "--out", str(tmp_path)).exit_code == 0
-    exprs = [t["expr"] for f in (tmp_path / "dashboards").glob("*.json")
-             for p in _panels(json.loads(f.read_text())) for t in p.get("targets", []) if route in _literals(t["expr"])]
+    exprs = [e for f in (tmp_path / "dashboards").glob("*.json")
+             for e in dashboards.expressions(json.loads(f.read_text())) if route in _literals(e)]
     assert exprs, "the route is in no dashboard query"
     for expr in exprs:
         strings = "".join(re.findall(r'"(?:[^"\\]|\\.)*"', expr))
         assert not GRAFANA_VARIABLE.search(strings), expr  # what Grafana would interpolate
-
-
-def _panels(dashboard):
-    for panel in dashboard.get("panels", []):
-        yield panel
-        yield from panel.get("panels", [])
 
 
 def _literals(expr: str) -> str:
