@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from slokit import names
 from tests.conftest import ROOT, require
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -100,7 +101,7 @@ def test_quick_run_evaluates_both_rule_sets_over_backfilled_inputs(tmp_path: Pat
         assert measured["groups"] >= 3 * slos and measured["cycle_seconds"] > 0, measured
         assert measured["failures"] == 0 and measured["output_samples"] > 0, measured
         outputs = result["checks"]["outputs"][name]
-        assert outputs["found"]["slo:sli_error:ratio_rate30d"] == slos and not outputs["missing"], outputs
+        assert outputs["found"][f"{names.SLI_RECORD}30d"] == slos and not outputs["missing"], outputs
         coverage = result["checks"]["coverage"][name]
         assert coverage["reads"] > 0 and coverage["min_share"] >= 0.9, coverage  # no empty long-range input
         assert result["checks"]["budget"][name]["slos"] == slos
