@@ -54,6 +54,15 @@ Exit codes:
                for code, meaning in errors.EXIT_CODES)
 
 
+def _short(text: str, limit: int) -> str:
+    """A command's one-line help: its first sentence, cut at a word to fit (click's own helper is private
+    from click 8.5 on)."""
+    first = text.strip().split(". ")[0].rstrip(".")
+    if len(first) <= limit:
+        return first
+    return first[: max(0, limit - 3)].rsplit(" ", 1)[0] + "..."
+
+
 class Slokit(click.Group):
     """Runs a command with slokit's logging on stderr, and maps slokit's errors to exit codes."""
 
@@ -71,8 +80,7 @@ class Slokit(click.Group):
         """As click lists commands, from the table's short help (no command module imported)."""
         limit = formatter.width - 6 - max(map(len, COMMANDS))
         with formatter.section("Commands"):
-            formatter.write_dl([(name, click.utils.make_default_short_help(COMMANDS[name][2], limit))
-                                for name in sorted(COMMANDS)])
+            formatter.write_dl([(name, _short(COMMANDS[name][2], limit)) for name in sorted(COMMANDS)])
 
     def invoke(self, ctx: click.Context) -> Any:
         with errors.logging_to_stderr():
