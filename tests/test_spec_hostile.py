@@ -150,6 +150,12 @@ def test_maintenance_ranges_alertmanager_accepts_stay_accepted(write_spec, value
     load([str(write_spec(native(top=MAINTENANCE.format(field="days_of_month", value=value))))])
 
 
+@pytest.mark.parametrize("group_by", ["[alertname, alertname]", "['...', alertname]"])
+def test_a_group_by_alertmanager_refuses_is_refused(write_spec, group_by):
+    found = refused(write_spec, native(top=f"silence_group: g\nalertmanager: {{group_by: {group_by}}}\n"))
+    assert any("4: alertmanager.group_by: must name each label once" in p for p in found), found
+
+
 def test_an_empty_maintenance_time_is_refused(write_spec):
     top = "silence_group: g\nalertmanager: {maintenance: [{name: m, times: [{start_time: '06:00', end_time: ''}]}]}\n"
     found = refused(write_spec, native(top=top))

@@ -184,6 +184,9 @@ def parse(doc: Doc, path: Path, value: Any) -> Settings | None:
     if not f.ok:
         return None
     group_by = tuple(_label_names(doc, f.at("group_by"), f.list("group_by"), allow_all=True)) or DEFAULT_GROUP_BY
+    if len(set(group_by)) < len(group_by) or ("..." in group_by and len(group_by) > 1):
+        doc.error(f.at("group_by"), "must name each label once, or be ['...'] alone (all labels), as Alertmanager "
+                                    "requires")
     return Settings(
         page=_tier(doc, f.at("page"), f.raw("page"), "page"),
         ticket=_tier(doc, f.at("ticket"), f.raw("ticket"), "ticket"),
