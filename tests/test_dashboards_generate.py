@@ -185,3 +185,20 @@ def test_a_broken_entry_is_an_error_message_not_a_traceback(tmp_path):
         main, ["generate", *example_specs(), "--out", str(tmp_path), "--dashboards-jsonnet", str(entry)])
     assert result.exit_code == 2
     assert "broken.jsonnet" in result.output and "Traceback" not in result.output
+
+
+def test_a_grouped_slo_gets_a_group_variable_its_panels_follow(write_spec):
+    spec = write_spec("""
+        version: slokit/v1
+        service: web
+        slos:
+          - {name: availability, objective: 99, group_by: [route], sli: {http: {}}}
+          - {name: latency, objective: 99, sli: {http: {latency: 300ms}}}
+    """)
+    [_, service] = dashboards.evaluate(dashboards.model(load([str(spec)]).slos))
+    variables = {v["name"]: v for v in service["templating"]["list"]}
+    assert variables["group_route"]["definition"] == (
+        'label_values({__name__=~"slo:sli_error:ratio_rate.+",slo_service="$service"}, route)')
+    exprs = dashboards.expressions(service)
+    assert any('slo_name="availability",slo_service="web",route=~"$group_route"' in e for e in exprs)
+    assert not any('slo_name="latency"' in e and "$group_route" in e for e in exprs)  # ungrouped SLOs ignore it

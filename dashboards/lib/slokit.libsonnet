@@ -479,6 +479,11 @@
         $.variable.query('slo', 'SLO', 'label_values(' + model.metrics.info + '{slo_service="$service"}, slo_name)'),
         $.variable.query('breaker', 'Breaker', 'label_values(' + model.metrics.breaker_state + ', breaker)'),
         $.variable.query('switch', 'Switch', 'label_values(' + model.metrics.switch_enabled + ', switch)'),
+      ] + [
+        // Grouped SLOs: one variable per group label, over the recorded ratios that carry it.
+        $.variable.query('group_' + label, label, 'label_values({__name__=~"' + model.metrics.sli_error
+                         + '.+",slo_service="$service"}, ' + label + ')')
+        for label in service.group_labels
       ],
       [$.annotation.decisions(model.tag), $.annotation.alerts('{slo_service="$service"}')],
       description='SLOs of ' + service.name + ': SLI, error budget, burn per alert window, traffic, latency and runtime decisions.',

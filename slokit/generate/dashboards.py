@@ -138,11 +138,19 @@ def slo_model(slo: SLO) -> dict[str, Any]:
             for c in table.conditions
         ],
         "sli_kind": slo.sli_kind,
-        "selector": queries.slo_selector(slo),
+        # A grouped SLO's panels follow the dashboard's group variables (one line per chosen group).
+        "selector": queries.slo_selector(slo)[:-1] + "".join(
+            f',{label}=~"${group_variable(label)}"' for label in slo.group_by) + "}",
+        "group_by": list(slo.group_by),
         "alert_name": slo.alerting.name if slo.alerting else None,
         "events": _events(objective),
         "latency": _latency(objective),
     }
+
+
+def group_variable(label: str) -> str:
+    """The dashboard variable of a group label (prefixed: a label named `service` must not be $service)."""
+    return f"group_{label}"
 
 
 def model(slos: tuple[SLO, ...] | list[SLO]) -> dict[str, Any]:
@@ -157,7 +165,9 @@ def model(slos: tuple[SLO, ...] | list[SLO]) -> dict[str, Any]:
         "tag": TAG,
         "overview_uid": OVERVIEW_UID,
         # Each service carries its own SLOs: filtering all SLOs per service in jsonnet is quadratic.
-        "services": [{"name": s, "uid": service_uid(s), "slos": ms} for s, ms in sorted(by_service.items())],
+        "services": [{"name": s, "uid": service_uid(s), "slos": ms,
+                      "group_labels": sorted({label for m in ms for label in m["group_by"]})}
+                     for s, ms in sorted(by_service.items())],
         "slos": slo_models,
         # Burn-rate colours for views over SLOs of any period (factors do not depend on the period).
         "burn_thresholds": sorted({c.factor for c in base.conditions}),
