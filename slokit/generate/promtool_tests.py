@@ -119,6 +119,14 @@ def recorded_labels(slo: SLO, window: str | None = None) -> dict[str, str]:
     return {**queries.slo_labels(slo, **extra), **group_labels(slo)}
 
 
+def feeds_event_rates(slo: SLO) -> bool:
+    """Whether the tests of an events SLI feed the recorded event rates. Not when its queries answer without
+    any series (`... or on() vector(0)`): the rules then write those rates themselves, and promtool refuses
+    two samples of one series at one time."""
+    sli = slo.sli
+    return isinstance(sli, EventsSLI) and not any("vector(" in q.lower() for q in (sli.error_query, sli.total_query))
+
+
 def input_series(slo: SLO, phases: list[Phase]) -> list[dict[str, str]]:
     """Series the SLI's queries select, fed `phases`: the middleware's or the histogram's own series for
     http and latency SLIs (labels the query leaves open get a plain value), else the recorded ratios."""
@@ -143,7 +151,7 @@ def input_series(slo: SLO, phases: list[Phase]) -> list[dict[str, str]]:
     # Events and raw SLIs: the recorded series the rules build on, in their exact shape for the scenario —
     # event rates where the rules record them (events SLIs), error ratios for the other windows.
     table, step = slo.table, step_seconds(slo)
-    counted = rules.counted_windows(slo, table) if isinstance(slo.sli, EventsSLI) else set()
+    counted = rules.counted_windows(slo, table) if feeds_event_rates(slo) else set()
     out = []
     for w in table.windows:
         if w.seconds in counted and w.seconds <= table.raw_limit.seconds:
@@ -242,6 +250,9 @@ def slo_tests(slo: SLO) -> tuple[list[dict[str, Any]], list[str]]:
                   "exp_samples": [{"labels": '{slo_severity="ticket"}', "value": 1}]} for t in times]))
     if isinstance(slo.sli, RawSLI):
         notes.append(f"{slo.id}: raw SLI: no events, so no budget tests (its period ratio is a time average)")
+    elif isinstance(slo.sli, EventsSLI) and not feeds_event_rates(slo):
+        notes.append(f"{slo.id}: events SLI whose queries answer without any series (`vector(...)`): the rules "
+                     "record its event rates themselves, so no budget or no-data tests can feed them")
     else:
         tests += budget_tests(slo) + guard_tests(slo)
     if not exercises_sli_queries(slo):
