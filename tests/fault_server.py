@@ -171,6 +171,11 @@ def redirect(location: str, code: int = 302) -> Fault:
     return lambda h: h.send(code, b"", "text/plain", {"Location": location})
 
 
+def by_method(**faults: Fault) -> Fault:
+    """A fault per HTTP method (GET=..., POST=...): deterministic however many times a client retries."""
+    return lambda h: faults[h.command](h)
+
+
 def forward() -> Fault:
     """Pass the request to the upstream and its answer back."""
     def fault(h: Handler) -> None:

@@ -72,7 +72,8 @@ BOMB = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
 @pytest.mark.parametrize("text, expected", [
     ("labels: &a {x: *a}\n", "1: alias *a is inside its own anchor (a recursive alias)"),
     ("labels: " + "[" * 600 + "]" * 600 + "\n", "1: nested deeper than 100 levels"),
-    ("labels: " + "[" * 200_000 + "]" * 200_000 + "\n", "1: nested deeper than 100 levels"),  # libyaml segfaulted
+    # libyaml segfaulted; PyYAML 6.0.4's libyaml refuses it first ("exceeded maximum nesting depth")
+    ("labels: " + "[" * 200_000 + "]" * 200_000 + "\n", "spec.yml:1: "),
     (BOMB, "aliases expand to more than 100,000 values (an alias bomb?)"),
     ("x: 1\n? [x, y]\n: 1\n", "2: a mapping key must be a plain value, not a mapping or a list"),
     ("objective: " + "9" * 5000 + "\n", "1: cannot read '9999"),
@@ -87,10 +88,13 @@ def test_hostile_yaml_is_a_problem_at_its_line_in_bounded_time(text, expected):
     assert expected in str(exc.value), str(exc.value)
 
 
-def test_merge_keys_and_aliases_still_read_as_pyyaml_reads_them():
+def test_merge_keys_and_aliases_still_read_as_yaml_says():
     text = "base: &b {team: a, tier: 1}\nother: &o {team: z, env: p}\nslo: {<<: [*b, *o], tier: 2}\nagain: *b\n"
     (doc,) = read_documents("spec.yml", text)
-    assert doc.data == yaml.safe_load(text)
+    # YAML 1.1's merge key: the mapping's own keys win, then earlier merged mappings over later ones (PyYAML
+    # 6.0.3 reads it so; 6.0.4 lets the later one win, so the test states the rule instead of asking PyYAML).
+    assert doc.data == {"base": {"team": "a", "tier": 1}, "other": {"team": "z", "env": "p"},
+                        "slo": {"team": "a", "env": "p", "tier": 2}, "again": {"team": "a", "tier": 1}}
     assert doc.line(("slo", "team")) == 1 and doc.line(("slo", "tier")) == 3 and doc.line(("again", "tier")) == 1
 
 

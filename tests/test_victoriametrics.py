@@ -20,6 +20,7 @@ from slokit.generate.files import generate
 from slokit.spec import load
 from tests.conftest import COMPAT, ROOT, require
 from tests.instrument_helpers import free_port, running, wait_until
+from tests.test_compat import ACCEPTED
 
 SPEC = """
 version: slokit/v1
@@ -33,12 +34,18 @@ slos:
 """
 
 
-@pytest.mark.parametrize("specs", [ROOT / "examples", COMPAT / "sloth"], ids=["examples", "sloth"])
+SLOTH_FILES = sorted(name for name in ACCEPTED if name.startswith("sloth/"))
+
+
+@pytest.mark.parametrize("specs", [[ROOT / "examples"], [COMPAT / name for name in SLOTH_FILES]],
+                         ids=["examples", "sloth"])
 def test_vmalert_accepts_the_generated_rules(specs, tmp_path):
-    files, _ = generate(load([str(specs)]))
-    for name, text in files.items():
-        if name.startswith("rules/") and not name.startswith("rules/tests/"):
-            (tmp_path / Path(name).name).write_text(text)
+    # Sloth's examples define the same SLOs in several files (prometheus/v1 and CRD): one spec set each.
+    for i, spec in enumerate(specs):
+        files, _ = generate(load([str(spec)]))
+        for name, text in files.items():
+            if name.startswith("rules/") and not name.startswith("rules/tests/"):
+                (tmp_path / f"{i}-{Path(name).name}").write_text(text)
     result = subprocess.run([require("vmalert"), "-dryRun", f"-rule={tmp_path}/*.yml"], capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
