@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import gc
 import platform
-import re
 import statistics
 import sys
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry
+from sections import write_section
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -251,17 +251,6 @@ def _version(dist: str) -> str:
     from importlib.metadata import version
 
     return version(dist)
-
-
-def write_section(path: Path, section: str) -> None:
-    """Replace the Middleware section of `path` (up to the next `## `), keeping every other section."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text.rstrip("\n") + "\n")
 
 
 def main() -> None:

@@ -29,6 +29,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,7 @@ from typing import Any
 import yaml
 from rulebench import backfill, live, plan, prom, rules, sloth, traffic
 from rulebench.prom import Prometheus
+from sections import write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this checkout's slokit, whatever else is installed
@@ -218,8 +220,9 @@ def measure_live(setup: Setup, work: Path, prometheus: str, opts: Options,
             for name in ("slokit", "sloth"):
                 config(path, live_files[name], target, scrape)
                 reloaded = server.reload()
+                # one whole interval of the slowest group is enough for the process CPU
                 alone[name] = live.measure(server, {name: prefixes[name]}, opts.alone_cycles, reloaded, progress,
-                                           slowest)
+                                           min(slowest, 1))
     return {**both, "alone": alone, "checks": checks}
 
 
@@ -375,17 +378,6 @@ def alert_rows(result: dict[str, Any]) -> dict[str, dict[str, str]]:
     return rows
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace this benchmark's section of `path` (up to the next `## `), keeping every other section."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text.rstrip("\n") + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--slos", type=int, nargs="+", default=[50, 500], help="sizes, one Prometheus run each")
@@ -397,6 +389,8 @@ def main() -> None:
     parser.add_argument("--write", type=Path, help="markdown file whose section to replace")
     parser.add_argument("--keep", type=Path, help="copy each size's work dir (data, rules, logs) here")
     args = parser.parse_args()
+    # stopped with SIGTERM (or SIGINT, which a background job ignores): unwind, so Prometheus is stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sizes, cycles, alone = ([QUICK_SLOS], 3, 2) if args.quick else (args.slos, args.cycles, args.cycles)
     started = time.monotonic()
 

@@ -25,6 +25,7 @@ RANGES = tuple(h * HOUR for h in (2, 6, 18, 54, 162, 486))  # the block windows 
 RAW_WINDOW = 162 * HOUR  # one file and block per window: promtool parses a file once per block window
 MAX_POINTS = 11_000  # Prometheus refuses range queries with more points per series
 MAX_NEW_BLOCKS = 2_500  # blocks one promtool run may add before Prometheus merges them
+RESTART_UP_TO = 300  # fewer blocks than this between levels: restart Prometheus rather than wait for a merge
 MERGE_TIMEOUT = 1800
 
 
@@ -58,15 +59,19 @@ def _start(command: list[str], log: Path) -> subprocess.Popen[bytes]:
 
 
 def _wait(process: subprocess.Popen[bytes], path: Path) -> None:
+    _finish(process, f"promtool could not import {path.name}")
+    path.unlink()
+
+
+def _finish(process: subprocess.Popen[bytes], failure: str) -> None:
     try:
         code = process.wait(timeout=3600)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
         raise
-    path.unlink()
     if code:
-        raise RuntimeError(f"promtool could not import {path.name} ({code})")
+        raise RuntimeError(f"{failure} (exit {code})")
 
 
 def block_window(interval: float) -> int:
@@ -102,8 +107,8 @@ def recorded(promtool: str, plan: Plan, server: prom.Prometheus, work: Path, log
             done.append(_describe(job, time.perf_counter() - started))
             progress(f"backfilled {len(job.rules)} rules (level {job.level}, every {job.interval:g}s) over "
                      f"{(job.end - job.start) / 86400:.2f} d in {done[-1]['seconds']:.0f} s")
-        if merge:
-            settle(server, progress)
+        if merge and (level == levels[-1] or len(prom.blocks(server.data)) > RESTART_UP_TO):
+            settle(server, progress)  # the live run must not compact, nor queries read thousands of blocks
         elif level != levels[-1]:
             server.stop()  # a restart loads the new blocks now, not at the next reload a minute later
             server.start()
@@ -138,12 +143,4 @@ def _describe(job: Job, seconds: float) -> dict[str, Any]:
 
 
 def _run(command: list[str], log: Path) -> None:
-    process = _start(command, log)
-    try:
-        code = process.wait(timeout=3600)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-        raise
-    if code:
-        raise RuntimeError(f"{command[0]} {' '.join(command[1:4])} failed ({code}); see {log}")
+    _finish(_start(command, log), f"{command[0]} {' '.join(command[1:4])} failed; see {log}")

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,7 @@ class Rule:
     hold: float  # the alert's `for`, seconds
     source: dict[str, Any]  # the rule mapping as written, to write it back
 
-    @property
+    @cached_property
     def label_map(self) -> dict[str, str]:
         return dict(self.labels)
 
