@@ -129,8 +129,10 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         with prometheus_scraping(require("prometheus"), tmp, files["rules/shop.yml"],
                                  f"127.0.0.1:{exporter.server_port}") as url:
             query = {"query": "slo:sli_error:ratio_rate5m"}
+            # The SLI group of a 30d SLO states its interval (1m: the step its event-weighted windows assume);
+            # Prometheus starts it at an offset within that minute, so the first sample can take up to 60s.
             wait_until(lambda: bool(requests.get(url + "/api/v1/query", params=query, timeout=2)
-                                    .json()["data"]["result"]), 30, "recorded SLI series")
+                                    .json()["data"]["result"]), 90, "recorded SLI series")
             yield url
     finally:
         close(exporter)
