@@ -23,8 +23,7 @@ from pathlib import Path as FilePath
 from typing import Any
 
 from slokit.errors import InputError, Problem
-from slokit.spec.policy import finite_number
-from slokit.spec.source import Doc, Fields, Path, read_documents
+from slokit.spec.source import Doc, Fields, Path, number, read_documents
 
 VERSION = "slokit/scenario/v1"
 
@@ -79,7 +78,7 @@ def _share(doc: Doc, f: Fields, key: str, default: float | None) -> float | None
     if raw is None:
         return default
     text = str(raw).strip()
-    value = finite_number(text.removesuffix("%")) if not isinstance(raw, bool) else None
+    value = number(text.removesuffix("%")) if not isinstance(raw, bool) else None
     if value is not None and text.endswith("%"):
         value /= 100
     if value is None or not 0 <= value <= 1:

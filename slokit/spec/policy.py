@@ -9,7 +9,6 @@ a rule means the same in the app as the generated alerts mean in Prometheus. Rul
 from __future__ import annotations
 
 import difflib
-import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from slokit import names, promql, windows
 from slokit.errors import Problem, SpecError
-from slokit.spec.source import Doc, Fields, Path, read_documents
+from slokit.spec.source import Doc, Fields, Path, number, read_documents
 
 if TYPE_CHECKING:
     from slokit.spec.model import SLO
@@ -298,15 +297,6 @@ def _show(seconds: float) -> str:
     return promql.format_duration(int(seconds)) if seconds >= 1 and seconds == int(seconds) else f"{seconds:g}s"
 
 
-def finite_number(text: str) -> float | None:
-    """A finite number written as text ("10", "0.5"), or None."""
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
 def _off(value: Any) -> bool:
     """`off` (YAML reads it as false) or the word itself: a feature turned off."""
     return value is False or (isinstance(value, str) and value.strip().lower() == "off")
@@ -325,7 +315,7 @@ def _ramp(doc: Doc, path: Path, value: Any, default: Ramp) -> Ramp:
         items = raw if isinstance(raw, list) else [raw]
         steps = []
         for i, item in enumerate(items):
-            found = finite_number(str(item).strip().removesuffix("%")) if not isinstance(item, bool) else None
+            found = number(str(item).strip().removesuffix("%")) if not isinstance(item, bool) else None
             if found is None or not 0 < found < 100:
                 doc.error(f.at("steps") + (i,), "must be a percentage above 0 and below 100")
                 continue
