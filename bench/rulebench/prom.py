@@ -127,10 +127,13 @@ def blocks(data: Path) -> list[tuple[str, int, int]]:
     """(dir, minTime, maxTime) of every complete block in a TSDB directory."""
     out = []
     for entry in os.scandir(data):
-        meta = Path(entry.path) / "meta.json"
-        if len(entry.name) == 26 and entry.is_dir() and meta.exists():
-            doc = json.loads(meta.read_text())
-            out.append((entry.name, int(doc["minTime"]), int(doc["maxTime"])))
+        if len(entry.name) != 26:
+            continue
+        try:
+            doc = json.loads((Path(entry.path) / "meta.json").read_text())
+        except (FileNotFoundError, NotADirectoryError):
+            continue  # not a block, or one that compaction has just deleted
+        out.append((entry.name, int(doc["minTime"]), int(doc["maxTime"])))
     return sorted(out, key=lambda b: b[1])
 
 
