@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import click
@@ -102,20 +103,22 @@ def generate(ctx: click.Context, paths: tuple[str, ...], out: str, fmt: str, che
     root = Path(out)
     cache = Cache(root / CACHE_DIR, out=root)
     progress = Progress(quiet)
+    notes: list[str] = []
+    files = generated.stream(spec, fmt, dashboards_entry, base, workers=len(os.sched_getaffinity(0)), cache=cache,
+                             progress=progress, notes=notes)
+    if disable_recordings:
+        files = sloth_flags.without_recordings(files, root, notes)
     try:
-        files, notes = generated.generate(spec, fmt, dashboards_entry, alertmanager_base=base,
-                                          workers=len(os.sched_getaffinity(0)), cache=cache, progress=progress)
+        if check:
+            names, drift = _compare(root, files)
+        else:
+            names, removed = write_set(root, files)  # each folder swapped in whole: old or new, never a mix
     finally:
         progress.close()
-    if disable_recordings:
-        files, dropped = sloth_flags.without_recordings(files)
-        notes.extend(dropped)
-        cache.unchanged.difference_update(n for n in files if n.startswith("rules/"))  # not as generated
     if check:
-        drift = [name for name, text in files.items() if name not in cache.unchanged and _read(root / name) != text]
         for name in drift:
             click.echo(f"differs: {root / name}", err=True)
-        old = stale(root, files)  # slokit's files the specs no longer make
+        old = stale(root, names)  # slokit's files the specs no longer make
         for name in old:
             click.echo(f"stale: {root / name}", err=True)
         if pending(root):
@@ -124,9 +127,8 @@ def generate(ctx: click.Context, paths: tuple[str, ...], out: str, fmt: str, che
             click.echo(f"{len(drift) + len(old)} file(s) out of date; run: slokit generate {' '.join(paths)} "
                        f"--out {out}", err=True)
             ctx.exit(FAILED)
-        click.echo(f"{len(files)} file(s) up to date")
+        click.echo(f"{len(names)} file(s) up to date")
         return
-    removed = write_set(root, files, cache.unchanged)  # each folder swapped in whole: old or new, never a mix
     cache.save()
     if quiet:
         return
@@ -134,7 +136,18 @@ def generate(ctx: click.Context, paths: tuple[str, ...], out: str, fmt: str, che
         click.echo(f"removed stale: {root / name}", err=True)
     for note in notes:
         click.echo(f"note: {note}", err=True)
-    click.echo(f"{len(spec.slos)} SLO(s) -> {len(files)} file(s) in {root}/")
+    click.echo(f"{len(spec.slos)} SLO(s) -> {len(names)} file(s) in {root}/")
+
+
+def _compare(root: Path, files: Iterable[tuple[str, str | None]]) -> tuple[set[str], list[str]]:
+    """The names of the files, and those that differ on disk (text None: the cache found it as made)."""
+    names: set[str] = set()
+    drift = []
+    for name, text in files:
+        names.add(name)
+        if text is not None and _read(root / name) != text:
+            drift.append(name)
+    return names, drift
 
 
 def _checked(paths: tuple[str, ...], options: Options, am_base: str | None) -> tuple[Spec, int, Doc | None]:

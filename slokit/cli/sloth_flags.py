@@ -7,8 +7,9 @@ alert rules, or its SLI and metadata recording rules, from the output.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -85,22 +86,24 @@ def without_alerts(spec: Spec) -> Spec:
     return replace(spec, slos=tuple(replace(s, alerting=None) for s in spec.slos))
 
 
-def without_recordings(files: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+def without_recordings(files: Iterable[tuple[str, str | None]], out: Path, notes: list[str]
+                       ) -> Iterator[tuple[str, str | None]]:
     """The generated files without recording rules (Sloth's SLI and metadata rules; groups left empty go too),
-    and without the promtool tests, which need them."""
-    out: dict[str, str] = {}
+    and without the promtool tests, which need them (a note says how many). A rule file the cache found
+    in `out` is read from there: it is as generated, with its recording rules."""
     dropped = 0
-    for name, text in files.items():
+    for name, text in files:
         if name.startswith("rules/tests/"):
             dropped += 1
             continue
         if name.startswith("rules/") and name.endswith(".yml"):
-            doc = yaml.safe_load(text)
+            doc = yaml.safe_load(text if text is not None else (out / name).read_text(encoding="utf-8"))
             groups = doc["spec"]["groups"] if "spec" in doc else doc["groups"]
             for group in groups:
                 group["rules"] = [r for r in group["rules"] if "alert" in r]
             groups[:] = [g for g in groups if g["rules"]]
             text = yamlout.dump(doc, rules.HEADER)
-        out[name] = text
-    notes = [f"--disable-recordings: {dropped} promtool test file(s) not written (they need the recording rules)"]
-    return out, notes if dropped else []
+        yield name, text
+    if dropped:
+        notes.append(f"--disable-recordings: {dropped} promtool test file(s) not written (they need the recording "
+                     "rules)")

@@ -37,10 +37,10 @@ def code_digest() -> str:
 
 
 def files_digest(paths: Iterable[Path]) -> str:
-    digest = hashlib.sha256()
+    sha = hashlib.sha256()
     for path in sorted(set(paths)):
-        digest.update(f"{path}\0".encode() + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+        sha.update(f"{path}\0".encode() + path.read_bytes() + b"\0")
+    return sha.hexdigest()
 
 
 def slos_text(slos: Iterable[SLO]) -> str:
@@ -56,62 +56,52 @@ def key(*parts: str) -> str:
     return hashlib.sha256("\0".join((code_digest(), *parts)).encode()).hexdigest()
 
 
-def _digest(text: str) -> str:
+def digest(text: str) -> str:
+    """A file's digest, as the index names it."""
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 class Cache:
-    """Which files each key made, by digest, kept in `root/index.json`; their text is read back from `out`,
-    where they were written, and a file that is missing there or differs from its digest makes its entry
-    a miss (so no copy of the output is kept). `save()` writes the entries this run used; the others are
-    dropped, so the index stays the size of one run's output. `unchanged`: files found as generated."""
+    """Which files each key made, by digest, kept in `root/index.json`. A hit is checked against `out`,
+    where the files were written: one that is missing there or differs from its digest makes its entry a
+    miss, and no copy of the output is kept, in the folder or in memory. `save()` writes the entries this
+    run used; the others are dropped, so the index stays the size of one run's output."""
 
     def __init__(self, root: Path, out: Path) -> None:
         self.root, self.out = root, out
-        self.unchanged: set[str] = set()
         try:
             index = json.loads((root / "index.json").read_text(encoding="utf-8"))
             self._index: dict[str, Any] = index if isinstance(index, dict) else {}
         except (OSError, ValueError):
             self._index = {}
         self._used: dict[str, dict[str, Any]] = {}
-        self._read: dict[str, str] = {}  # digest -> text read this run (every service's overview: once)
+        self._checked: dict[str, str] = {}  # name -> digest found in `out` this run (the overview: once)
         self.hits = self.misses = 0
 
     def get(self, key: str) -> tuple[dict[str, str], list[str]] | None:
-        """The files and notes stored under `key`, or None."""
+        """{name: digest} of the files stored under `key`, each found in `out` as it was made, and the
+        notes; or None."""
         entry = self._index.get(key)
         names = entry.get("files") if isinstance(entry, dict) else None
         notes = entry.get("notes") if isinstance(entry, dict) else None
-        if not isinstance(names, dict) or not isinstance(notes, list):
+        if not isinstance(names, dict) or not isinstance(notes, list) \
+                or not all(self._found(str(name), str(digest)) for name, digest in names.items()):
             self.misses += 1
             return None
-        files = {}
-        for name, digest in names.items():
-            text = self._text(str(name), str(digest))
-            if text is None:
-                self.misses += 1
-                return None
-            files[str(name)] = text
         self._used[key] = {"files": names, "notes": notes}
-        self.unchanged.update(files)
         self.hits += 1
-        return files, [str(n) for n in notes]
+        return {str(name): str(digest) for name, digest in names.items()}, [str(n) for n in notes]
 
     def put(self, key: str, files: dict[str, str], notes: Iterable[str] = ()) -> None:
-        self._used[key] = {"files": {name: _digest(text) for name, text in files.items()}, "notes": list(notes)}
+        self._used[key] = {"files": {name: digest(text) for name, text in files.items()}, "notes": list(notes)}
 
-    def _text(self, name: str, digest: str) -> str | None:
-        text = self._read.get(digest)
-        if text is None:
+    def _found(self, name: str, expected: str) -> bool:
+        if name not in self._checked:
             try:
-                data = (self.out / name).read_bytes()
+                self._checked[name] = hashlib.sha256((self.out / name).read_bytes()).hexdigest()
             except OSError:
-                return None
-            if hashlib.sha256(data).hexdigest() != digest:
-                return None
-            self._read[digest] = text = data.decode()
-        return text
+                self._checked[name] = ""
+        return self._checked[name] == expected
 
     def save(self) -> None:
         """Write the index of this run's entries (after the files they name were written)."""

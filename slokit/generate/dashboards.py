@@ -221,19 +221,19 @@ render = jsonnet.render  # Dashboard JSON as committed: sorted keys, 2-space ind
 
 
 Progress = Callable[[str, int, int], None]  # (what, services done, services in all)
+Files = Iterator[tuple[str, str | None]]  # (name, text) as made; None: the cache found it in OUT as made
 
 
 def files(slos: tuple[SLO, ...] | list[SLO], entry: Path | str | None = None, *, engine: str | None = None,
-          workers: int = 1, cache: Cache | None = None, progress: Progress | None = None) -> dict[str, str]:
-    """{`dashboards/<uid>.json`: text} for `slokit generate`; nothing when there are no SLOs."""
-    return start(slos, entry, engine=engine, workers=workers, cache=cache, progress=progress)()
+          workers: int = 1) -> dict[str, str]:
+    """{`dashboards/<uid>.json`: text}; nothing when there are no SLOs."""
+    return {name: text for name, text in start(slos, entry, engine=engine, workers=workers)() if text is not None}
 
 
 def start(slos: tuple[SLO, ...] | list[SLO], entry: Path | str | None = None, *, engine: str | None = None,
-          workers: int = 1, cache: Cache | None = None,
-          progress: Progress | None = None) -> Callable[[], dict[str, str]]:
-    """`files`, begun: the workers evaluate while the caller does other work; calling the returned
-    function waits for them and returns the files.
+          workers: int = 1, cache: Cache | None = None, progress: Progress | None = None) -> Callable[[], Files]:
+    """The dashboards, begun: the workers evaluate while the caller does other work; the returned
+    function yields each file once, as the workers finish (so no run holds every dashboard at once).
 
     The entry runs once per service, over a model holding that service alone: jsonnet keeps every value
     of an evaluation alive, so one run over 1,000 SLOs took 1.7 GB, one run per service 150 MB. Services
@@ -242,25 +242,29 @@ def start(slos: tuple[SLO, ...] | list[SLO], entry: Path | str | None = None, *,
     rendered once per batch and must come out identical in each.
     """
     if not slos:
-        return dict
+        return lambda: iter(())
     path = _entry(entry)
     shared = json.dumps({k: v for k, v in model([]).items() if k not in ("services", "slos")}, sort_keys=True)
     # The library's source: the entry and the jsonnet beside it and in LIB_DIR (imports from elsewhere
     # are not seen; delete the cache after changing those).
     library = cache_keys.files_digest([path, *path.parent.glob("*sonnet"), *LIB_DIR.glob("*sonnet")]) if cache else ""
     name = engine or jsonnet.installed() or ""
-    out: dict[str, str] = {}
+    seen: dict[str, str] = {}  # file -> digest of every file yielded
 
-    def add(texts: dict[str, str]) -> None:
-        for file, text in texts.items():
-            if out.setdefault(file, text) != text:
-                raise DashboardError(f"{path}: dashboard {file!r} differs between services; a dashboard over "
-                                     "several services must not read model.slos")
+    def new(file: str, digest: str) -> bool:
+        """Whether `file` is yet to be yielded; DashboardError if it was, with other text."""
+        if file not in seen:
+            seen[file] = digest
+            return True
+        if seen[file] != digest:
+            raise DashboardError(f"{path}: dashboard {file!r} differs between services; a dashboard over "
+                                 "several services must not read model.slos")
+        return False
 
     groups: dict[str, list[SLO]] = {}
     for slo in slos:
         groups.setdefault(slo.service, []).append(slo)
-    keys, todo = [], []  # of the services to evaluate, in service order (as model() orders them)
+    keys, todo, hits = [], [], []  # of the services to evaluate, in service order (as model() orders them)
     for _, group in sorted(groups.items()):
         key = cache_keys.key("dashboards", name, library, shared, cache_keys.slos_text(group)) if cache else ""
         hit = cache.get(key) if cache else None
@@ -268,7 +272,7 @@ def start(slos: tuple[SLO, ...] | list[SLO], entry: Path | str | None = None, *,
             keys.append(key)
             todo.extend(group)
         else:
-            add(hit[0])
+            hits.append(hit[0])
     todo_services = list(zip(model(todo)["services"], keys, strict=True))
     total = len(groups)
     batches = [todo_services[i:i + jsonnet.BATCH] for i in range(0, len(todo_services), jsonnet.BATCH)]
@@ -276,20 +280,25 @@ def start(slos: tuple[SLO, ...] | list[SLO], entry: Path | str | None = None, *,
                                        [[s for s, _ in batch] for batch in batches],
                                        functools.partial(_checked, path), workers)
 
-    def finish() -> dict[str, str]:
-        done = total - len(keys)
+    def finish() -> Files:
+        for found in hits:
+            for file, digest in found.items():
+                if new(file, digest):
+                    yield file, None
+        done = len(hits)
         for batch, batch_results in zip(batches, results, strict=True):
             first = batch_results[0][0]
             for (_, key), (own, shared_uids) in zip(batch, batch_results, strict=True):
                 dashboards = own | {uid_: first[uid_] for uid_ in shared_uids}
                 texts = {f"{OUT_DIR}/{uid_}.json": text for uid_, text in dashboards.items()}
-                add(texts)
+                for file, text in texts.items():
+                    if new(file, cache_keys.digest(text)):
+                        yield file, text
                 if cache:
                     cache.put(key, texts)
             done += len(batch)
             if progress:
                 progress("dashboards", done, total)
-        return dict(sorted(out.items()))
 
     return finish
 

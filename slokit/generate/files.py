@@ -1,15 +1,15 @@
-"""Everything `slokit generate` writes, as {relative path: text}: pure, so it can be diffed (--check)."""
+"""Everything `slokit generate` writes, as (relative path, text) pairs made one after the other, so a run
+holds one service's files at a time; pure, so it can be diffed (--check)."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 
 from slokit.generate import alertmanager, dashboards, delivery, jsonnet, promtool_tests, rules, yamlout
 from slokit.generate import cache as cache_keys
 from slokit.generate import workers as workers_
 from slokit.generate.cache import Cache
-from slokit.generate.dashboards import Progress
+from slokit.generate.dashboards import Files, Progress
 from slokit.spec.model import SLO, Spec
 from slokit.spec.source import Doc
 
@@ -23,54 +23,80 @@ def by_service(slos: tuple[SLO, ...]) -> dict[str, list[SLO]]:
     return dict(sorted(out.items()))
 
 
-def generate(spec: Spec, fmt: str = "prometheus",
-             dashboards_entry: str | None = None,
-             alertmanager_base: Doc | None = None, workers: int = 1, cache: Cache | None = None,
-             progress: Progress | None = None) -> tuple[dict[str, str], list[str]]:
-    """Output files and notes (what generated tests could not assert).
+def generate(spec: Spec, fmt: str = "prometheus", dashboards_entry: str | None = None,
+             alertmanager_base: Doc | None = None, workers: int = 1, cache: Cache | None = None
+             ) -> tuple[dict[str, str], list[str]]:
+    """Output files and notes (what generated tests could not assert), all in memory: `stream` does it
+    without holding every file."""
+    notes: list[str] = []
+    made = stream(spec, fmt, dashboards_entry, alertmanager_base, workers, cache, notes=notes)
+    return texts(made, cache), notes
 
-    workers: processes for the dashboards; cache: files of services whose inputs did not change (read
-    and updated; the caller saves it); progress: called with (what, services done, services in all)."""
-    dashboard_notes: list[str] = []
-    finish = _dashboards(spec, dashboards_entry, dashboard_notes, workers, cache, progress)  # workers start
-    files, notes = rule_files(spec, fmt, cache, progress, workers)  # meanwhile
-    files.update(finish())
-    notes.extend(dashboard_notes)
+
+def stream(spec: Spec, fmt: str = "prometheus", dashboards_entry: str | None = None,
+           alertmanager_base: Doc | None = None, workers: int = 1, cache: Cache | None = None,
+           progress: Progress | None = None, notes: list[str] | None = None) -> Files:
+    """Every output file once, as it is made: (name, text), text None where the cache found the file in
+    its OUT as it would be made. Notes (what generated tests could not assert) go to `notes` as the files
+    are read. workers: processes; cache: read and updated (the caller saves it after writing the files);
+    progress: called with (what, services done, services in all)."""
+    notes = [] if notes is None else notes
     am_config = alertmanager.config(spec.silence_groups, alertmanager_base)  # SpecError on bad silence groups
+    if jsonnet.installed() is None:
+        notes.append("dashboards skipped: pip install 'slokit[dashboards]' for jsonnet")
+    else:  # first: the workers start now and each dashboard is written as it comes (none wait in memory)
+        yield from dashboards.start(spec.slos, dashboards_entry, workers=workers, cache=cache, progress=progress)()
+    yield from rule_stream(spec, fmt, cache, progress, workers, notes)
     if am_config is not None:
-        files["alertmanager/alertmanager.yml"] = yamlout.dump(am_config, alertmanager.HEADER)
-    return files, notes
+        yield "alertmanager/alertmanager.yml", yamlout.dump(am_config, alertmanager.HEADER)
 
 
 def rule_files(spec: Spec, fmt: str = "prometheus", cache: Cache | None = None,
                progress: Progress | None = None, workers: int = 1) -> tuple[dict[str, str], list[str]]:
-    """Rules per service and, for plain Prometheus rules, their promtool tests; services the cache does
-    not hold are rendered in `workers` processes, RULES_BATCH at a time."""
+    """Rules per service and, for plain Prometheus rules, their promtool tests, in memory."""
+    notes: list[str] = []
+    return texts(rule_stream(spec, fmt, cache, progress, workers, notes), cache), notes
+
+
+def rule_stream(spec: Spec, fmt: str, cache: Cache | None, progress: Progress | None, workers: int,
+                notes: list[str]) -> Files:
+    """`rule_files` as a stream (see `stream`); services the cache does not hold are rendered in
+    `workers` processes, RULES_BATCH at a time."""
     services = by_service(spec.slos)
     keys = {service: cache_keys.key("rules", fmt, service, cache_keys.slos_text(slos)) if cache else ""
             for service, slos in services.items()}
-    made: dict[str, tuple[dict[str, str], list[str]]] = {}
+    hits: dict[str, tuple[dict[str, str], list[str]]] = {}
     for service, key in keys.items():
         hit = cache.get(key) if cache else None
         if hit is not None:
-            made[service] = hit
-    todo = [(service, slos) for service, slos in services.items() if service not in made]
+            hits[service] = hit
+    todo = [(service, slos) for service, slos in services.items() if service not in hits]
     chunks = [todo[i:i + RULES_BATCH] for i in range(0, len(todo), RULES_BATCH)]
-    for chunk, rendered in zip(chunks, workers_.imap(functools.partial(_render, fmt=fmt), chunks, workers),
-                               strict=True):
-        for (service, _), (out, skipped) in zip(chunk, rendered, strict=True):
-            made[service] = out, skipped
+    rendered = (made for chunk in workers_.imap(functools.partial(_render, fmt=fmt), chunks, workers)
+                for made in chunk)
+    for done, service in enumerate(services, 1):
+        if service in hits:
+            found, skipped = hits[service]
+            yield from ((name, None) for name in found)
+        else:
+            out, skipped = next(rendered)
             if cache:
                 cache.put(keys[service], out, skipped)
-        if progress:
-            progress("rules", len(made), len(services))
-    files: dict[str, str] = {}
-    notes: list[str] = []
-    for service in services:
-        out, skipped = made[service]
-        files.update(out)
+            yield from out.items()
         notes.extend(skipped)
-    return files, notes
+        if progress and (done % RULES_BATCH == 0 or done == len(services)):
+            progress("rules", done, len(services))
+
+
+def texts(files: Files, cache: Cache | None) -> dict[str, str]:
+    """A stream's files in memory; those the cache found are read back from its OUT."""
+    out = {}
+    for name, text in files:
+        if text is None:
+            assert cache is not None, "only a cache finds files"
+            text = (cache.out / name).read_text(encoding="utf-8")
+        out[name] = text
+    return out
 
 
 def _render(chunk: list[tuple[str, list[SLO]]], fmt: str) -> list[tuple[dict[str, str], list[str]]]:
@@ -92,12 +118,3 @@ def service_files(service: str, slos: list[SLO], fmt: str) -> tuple[dict[str, st
         files[f"rules/tests/{service}.test.yml"] = yamlout.dump(doc, header)
     files.update(delivery.files(service, slos))  # Argo Rollouts AnalysisTemplate, Flagger MetricTemplates
     return files, skipped
-
-
-def _dashboards(spec: Spec, entry: str | None, notes: list[str], workers: int, cache: Cache | None,
-                progress: Progress | None) -> Callable[[], dict[str, str]]:
-    """Grafana dashboards (dashboards/*.json), begun, or a note when the optional jsonnet package is missing."""
-    if jsonnet.installed() is None:
-        notes.append("dashboards skipped: pip install 'slokit[dashboards]' for jsonnet")
-        return dict
-    return dashboards.start(spec.slos, entry, workers=workers, cache=cache, progress=progress)
