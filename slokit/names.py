@@ -25,6 +25,8 @@ SLI_RECORD = "slo:sli_error:ratio_rate"  # + window name, e.g. slo:sli_error:rat
 # Event rates (per second) the event-weighted windows are built from: bad and total, + window name.
 SLI_BAD = "slo:sli_bad:rate"
 SLI_TOTAL = "slo:sli_total:rate"
+# The same, one sample per tile (queries.tiled), + tile width: what the event-weighted windows sum.
+TILE = {SLI_BAD: "slo:sli_bad_tile:rate", SLI_TOTAL: "slo:sli_total_tile:rate"}
 TIME_TO_EXHAUSTION = "slo:time_to_exhaustion:seconds"  # at the period's burn so far; +Inf when nothing burns
 OBJECTIVE = "slo:objective:ratio"
 ERROR_BUDGET = "slo:error_budget:ratio"

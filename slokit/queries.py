@@ -23,6 +23,7 @@ from functools import cached_property
 
 from slokit import names, promql
 from slokit.spec.model import SLO, EventsSLI, HttpSLI, LatencySLI, RawSLI
+from slokit.windows import Window, WindowTable
 
 RATE, INCREASE = "rate", "increase"
 
@@ -56,26 +57,52 @@ def recorded_rate(slo: SLO, series: str, window: str) -> str:
     return f"{series}{window}{slo_selector(slo)}"
 
 
-def event_weighted(slo: SLO, series: str, window: int) -> str:
-    """The rate of `series` events (bad or total) over a window longer than the table's raw limit, from
-    recorded rates only: never a multi-day range over raw counters, never an average of ratios.
+def tiled(query: str, tile: Window, table: WindowTable) -> str:
+    """`query` (a rate over one tile) kept only at the evaluation that opens each tile (`time()` is the
+    evaluation's slot time): one sample per tile whatever interval runs the rule, Prometheus' own (the
+    step) or promtool's, which evaluates every group at every step."""
+    return f"(\n{_indent(query)}\n)\nand on ()\n(vector(time() % {tile.seconds}) < {table.step})"
 
-    Events in (t-W, t] = the raw limit's recorded rate x its length (the recent part, exact) + the step x the
-    sum of the shortest window's recorded rates over the rest. Each of those samples covers one shortest window,
-    so a sum over samples spaced one step apart counts every event shortest/step times at the step's weight
-    (once), except at the edges of the range, where the weight ramps over one shortest window; the range is
-    shifted by half a shortest window so that ramp centres on the boundary with the recent part and on t-W.
-    What is left is the sampling of the step (docs/spec.md "How budgets are counted"). Before the service has
-    a raw limit's worth of history the sum is empty and the recent part alone counts.
+
+def tile_rates(slo: SLO, series: str, fine: str) -> tuple[str, str]:
+    """The recorded tiles of `series` (SLI_BAD or SLI_TOTAL): fine ones from `fine` (the SLI's query over
+    one tile), coarse ones from the fine (15 of them: one coarse tile's events; they keep its labels)."""
+    table = slo.table
+    tile, coarse = table.tile, table.coarse_tile
+    # A second short of the coarse tile: Prometheus 2 includes a sample on a range's start, 3 does not.
+    span = promql.format_duration(coarse.seconds - 1)
+    fine_tiles = recorded_rate(slo, names.TILE[series], tile.name)
+    from_fine = f"sum_over_time({fine_tiles}[{span}]) * {tile.seconds} / {coarse.seconds}"
+    return tiled(fine, tile, table), tiled(from_fine, coarse, table)
+
+
+def event_weighted(slo: SLO, series: str, window: int) -> str:
+    """The rate of `series` events (SLI_BAD or SLI_TOTAL) over a window longer than the table's raw limit,
+    from recorded rates only: never a multi-day range over raw counters, never an average of ratios.
+
+    Events in (t-W, t] = the raw limit's recorded rate x its length (the recent part, exact)
+                       + a tile x the sum of the recorded tiles back to `coarse_from` (1d at 30d)
+                       + a coarse tile x the sum of the coarse tiles over the rest.
+    Each tile sample is the rate over the tile before it, one sample per tile (`tiled`), so a sum counts
+    each event once. Each range is shifted by half its tile, so the tile that straddles a boundary is
+    centred on it. What is left is the sampling of the tiles at the two junctions and at t-W (docs/spec.md
+    "How budgets are counted"). A service younger than a part counts what it has (the part may be empty).
     """
     table = slo.table
-    limit, short, step = table.raw_limit, table.shortest, table.step
+    limit, tile, coarse, middle = table.raw_limit, table.tile, table.coarse_tile, table.coarse_from
     recent = recorded_rate(slo, series, limit.name)
-    older = recorded_rate(slo, series, short.name)
-    rest, shift = window - limit.seconds, limit.seconds - short.seconds // 2
-    return (f"(\n  {recent} * {limit.seconds}\n  +\n"
-            f"  ({step} * sum_over_time({older}[{promql.format_duration(rest)}] offset "
-            f"{promql.format_duration(shift)}) or 0 * {recent})\n) / {window}")
+
+    def part(width: Window, start: int, end: int) -> str:
+        """The tiles of `width` in (t-end, t-start], shifted by half a tile and a second: the second keeps
+        the range's ends off the evaluation grid, so Prometheus 2 and 3 select the same samples."""
+        rate = recorded_rate(slo, names.TILE[series], width.name)
+        return (f"  +\n  ({width.seconds} * sum_over_time({rate}[{promql.format_duration(end - start)}] offset "
+                f"{promql.format_duration(start - width.seconds // 2 + 1)}) or 0 * {recent})\n")
+
+    parts = part(tile, limit.seconds, min(window, middle))
+    if window > middle:
+        parts += part(coarse, middle, window)
+    return f"(\n  {recent} * {limit.seconds}\n{parts}) / {window}"
 
 
 def _indent(query: str) -> str:
@@ -125,6 +152,11 @@ class Objective:
     def splittable(self) -> bool:
         """Whether slokit knows the series, so it can add matchers and group by labels (http, latency)."""
         return self.histogram is not None
+
+    @property
+    def grouping(self) -> Grouping:
+        """The SLO's group_by where slokit writes the queries (events SLIs keep their labels themselves)."""
+        return self.slo.group_by if self.splittable else None
 
     def _series(self, suffix: str, window: str, fn: str, matchers: Mapping[str, str], regex: Mapping[str, str],
                 by: Grouping, le: bool = False, bad: bool = False) -> str:

@@ -107,6 +107,26 @@ class WindowTable:
         return max(1, min(60, self.shortest.seconds // 5))
 
     @cached_property
+    def tile(self) -> Window:
+        """The width of the recorded slices the windows longer than the raw limit sum (4 steps, 4m at 30d),
+        and the period rules' interval. One slice per tile, each the rate over the tile before it, so a sum
+        over them counts each event once and reads a quarter of the samples one per step would."""
+        return Window(4 * self.step)
+
+    @cached_property
+    def coarse_tile(self) -> Window:
+        """Fifteen tiles (1h at 30d): the slices of the part of a window older than `coarse_from`."""
+        return Window(15 * self.tile.seconds)
+
+    @cached_property
+    def coarse_from(self) -> int:
+        """Seconds back from which coarse tiles count: the shortest window past the raw limit (1d at 30d),
+        so the ticket tier's 1d and the recent day of the 3d and the period are summed from fine tiles; and
+        at least 24 coarse tiles, so their half-tile blur at the junction is small beside what lies after."""
+        longer = [w.seconds for w in self.windows if w.seconds > self.raw_limit.seconds]
+        return max(min(longer, default=self.period.seconds), 24 * self.coarse_tile.seconds)
+
+    @cached_property
     def raw_limit(self) -> Window:
         """The longest window the page tier reads: up to it, ratios come from the raw series (exact, as fast
         as the data); longer windows and the period are built from recorded event rates (cheap)."""

@@ -144,6 +144,9 @@ def summarize(snaps: list[dict[str, Any]], group_set: Callable[[str], str | None
     return {"sets": per_set, "evaluation": evaluation}
 
 
+SPARSE_LOOKBACK = "2h"  # a series written once per tile (slokit's tiles: up to 1h apart) still has output
+
+
 def outputs(server: Prometheus, rules: list[Rule], set_labels: dict[str, str]) -> dict[str, Any]:
     """Per rule set: recording rules whose series are missing now (expected one series per rule)."""
     out: dict[str, Any] = {}
@@ -155,6 +158,9 @@ def outputs(server: Prometheus, rules: list[Rule], set_labels: dict[str, str]) -
         pattern = "|".join(re.escape(n) for n in sorted(expected))
         found = {r["metric"]["__name__"]: int(float(r["value"][1]))
                  for r in server.query(f'count by (__name__) ({{__name__=~"{pattern}",{label}!=""}})')}
+        for rule in sorted(n for n, c in expected.items() if found.get(n, 0) < c):  # sparse: one sample per tile
+            answer = server.query(f'count(last_over_time({rule}{{{label}!=""}}[{SPARSE_LOOKBACK}]))')
+            found[rule] = int(float(answer[0]["value"][1])) if answer else 0
         out[name] = {"expected": expected, "found": found,
                      "missing": {n: c - found.get(n, 0) for n, c in expected.items() if found.get(n, 0) < c}}
     return out
@@ -164,7 +170,7 @@ def coverage(server: Prometheus, rules: list[Rule], plan: Plan, services: list[s
              min_range: float = 3600) -> dict[str, Any]:
     """For the rules of `services`: every range read of at least `min_range` seconds evaluated at `at`
     (the end of the history), the share of the samples it should find that it finds (raw series: one per
-    scrape step; recorded: one per interval of the rule writing them)."""
+    scrape step; recorded: one per interval of the rule writing them, or per tile)."""
     index = {r.ident: r for r in rules}
     out: dict[str, Any] = {}
     for rule in rules:
@@ -174,7 +180,7 @@ def coverage(server: Prometheus, rules: list[Rule], plan: Plan, services: list[s
             width = read.hi - read.lo
             if not read.ranged or width < min_range:
                 continue
-            step = index[writers[0].ident].interval if writers else traffic.STEP
+            step = index[writers[0].ident].spacing if writers else traffic.STEP
             offset = f" offset {-read.hi:.0f}s" if read.hi < 0 else ""
             result = server.query(f"count_over_time({read.promql()}[{width:.0f}s]{offset})", at)
             counts = [float(r["value"][1]) for r in result]

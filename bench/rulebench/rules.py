@@ -66,6 +66,13 @@ class Rule:
     def label_map(self) -> dict[str, str]:
         return dict(self.labels)
 
+    @cached_property
+    def spacing(self) -> float:
+        """Seconds between the samples it writes: its interval, or the tile of a rule kept only at the
+        evaluation that opens each tile (slokit's tiles: `... and on () (vector(time() % 240) < 60)`)."""
+        tiled = re.search(r"vector\(time\(\) % (\d+)\) < \d+\)\s*$", self.expr)
+        return float(tiled.group(1)) if tiled else self.interval
+
     def reads(self) -> list[Read]:
         return list(_reads(promql_parser.parse(self.expr), 0.0, 0.0, False))
 

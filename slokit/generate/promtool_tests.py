@@ -161,6 +161,11 @@ def input_series(slo: SLO, phases: list[Phase]) -> list[dict[str, str]]:
         elif w.seconds not in counted:
             out.append(_series(names.sli_record(w.name), recorded_labels(slo, w.name),
                                _window_ratio(phases, w.seconds // step)))
+    if counted:  # the tiles, one sample per tile as `queries.tiled` records them
+        every = table.tile.seconds // step
+        out += [_series(names.TILE[name] + table.tile.name, recorded_labels(slo),
+                        " ".join(f"{_num(v)} _x{every - 1}" for v in _window_rate(phases, every, step, share)[::every]))
+                for name, share in ((names.SLI_BAD, "bad"), (names.SLI_TOTAL, "all"))]
     return out
 
 

@@ -49,15 +49,20 @@ def counted_windows(slo: SLO, table: windows.WindowTable) -> set[int]:
 
 def sli_rules(slo: SLO, table: windows.WindowTable) -> list[dict[str, Any]]:
     """Error ratios for every alert window. Up to the raw limit (the page tier's windows) from the raw
-    series; beyond it from recorded event rates (`queries.event_weighted`). Raw SLIs have no events: each
-    window is their own ratio query."""
+    series; beyond it from recorded event rates (`queries.event_weighted`: the raw limit's and the tiles').
+    Raw SLIs have no events: each window is their own ratio query."""
     objective = queries.Objective.of(slo)
     if isinstance(slo.sli, RawSLI):
         return [_record(slo, names.sli_record(w.name), objective.ratio(w.name), w.name) for w in table.windows]
     # Grouped SLOs keep their labels through every series: each group has its own ratios, budget and alerts.
-    # (The queries of events SLIs are the user's: they must keep the labels themselves.)
-    by = slo.group_by if objective.splittable else None
+    by = objective.grouping
     counted, rules = counted_windows(slo, table), []
+    tile, coarse = table.tile.name, table.coarse_tile.name  # what the event-weighted windows sum
+    for series, fine in ((names.SLI_BAD, objective.errors(tile, guard=True, by=by)),
+                         (names.SLI_TOTAL, objective.total(tile, by=by))):
+        fine_tiles, coarse_tiles = queries.tile_rates(slo, series, fine)
+        rules += [_record(slo, names.TILE[series] + tile, fine_tiles),
+                  _record(slo, names.TILE[series] + coarse, coarse_tiles)]
     for w in table.windows:
         if w.seconds > table.raw_limit.seconds:
             rules += _rates(slo, w, queries.event_weighted(slo, names.SLI_BAD, w.seconds),
@@ -71,8 +76,8 @@ def sli_rules(slo: SLO, table: windows.WindowTable) -> list[dict[str, Any]]:
 
 def period_rules(slo: SLO, table: windows.WindowTable) -> list[dict[str, Any]]:
     """The period's error ratio, bad events over all events (raw SLIs: the shortest window's ratio averaged
-    over time, the best a ratio without counts allows). Its own group: it reads the longest ranges, and a
-    budget figure need not be fresher than a few steps."""
+    over time, the best a ratio without counts allows). Its own group, every tile: it reads the longest
+    ranges, and a budget figure need not be fresher than a few steps."""
     period = table.period
     if isinstance(slo.sli, RawSLI):
         expr = f"avg_over_time({queries.recorded(slo, table.shortest.name)}[{period.name}])"
@@ -180,8 +185,7 @@ def group_names(slo: SLO) -> list[str]:
 def rule_groups(slo: SLO) -> list[dict[str, Any]]:
     table = slo.table
     step = table.step
-    slow = max(step, min(4 * step, 240))  # the period: every few steps, within Prometheus' 5m lookback
-    builders = ((sli_rules, step), (period_rules, slow), (meta_rules, step), (alert_rules, step))
+    builders = ((sli_rules, step), (period_rules, table.tile.seconds), (meta_rules, step), (alert_rules, step))
     return [_group(name, build(slo, table), interval)
             for name, (build, interval) in zip(group_names(slo), builders, strict=False)]
 

@@ -13,7 +13,8 @@ from functools import lru_cache
 from json.encoder import encode_basestring
 from typing import Any
 
-_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./:-]*")  # fullmatch: `$` would also match before a final "\n"
+# fullmatch: `$` would also match before a final "\n"; a final ":" would make `- a:` a mapping
+_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./:-]*(?<!:)")
 _SPECIAL = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
 # What YAML may not hold raw (PyYAML's reader refuses it): escaped as \uXXXX inside double quotes.
 # Line breaks YAML knows beyond \n (NEL, LS, PS) and the BOM are escaped too.
