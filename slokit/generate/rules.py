@@ -1,7 +1,8 @@
 """Prometheus recording and alerting rules for SLOs: SLI ratios, metadata, multiwindow burn-rate alerts.
 
-Per SLO: one error-ratio recording rule per alert window plus one for the period, six metadata rules
-and two alerts (page, ticket): 16 rules, one fewer than Sloth's 17.
+Per SLO four groups (docs/spec.md "How budgets are counted" says why): `-sli` (the ratio of every alert
+window, the event rates and tiles the long windows are built from), `-period`, `-meta`, and `-alerts` (the
+two tiers and the guards).
 
 Names and labels here are a contract the dashboards, Alertmanager routing and the runtime read:
 recorded series `slo:sli_error:ratio_rate<window>` carry `slo_service`, `slo_name`, `slo_window`; alerts
