@@ -34,7 +34,7 @@ class Seen:
 
 class Handler(BaseHTTPRequestHandler):
     server: _Server
-    protocol_version = "HTTP/1.1"  # keep-alive, as real servers do: the client must not wait for a close
+    protocol_version = "HTTP/1.1"  # as real servers answer; each answer also says `Connection: close` (see send)
 
     def _handle(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -54,6 +54,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body) if length is None else length))
+        # It closes after each answer, so it says so: a redirect followed on a pooled connection lost the race
+        # with the close under load.
+        self.send_header("Connection", "close")
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
