@@ -14,6 +14,9 @@ NAME = "slo_name"
 WINDOW = "slo_window"
 SEVERITY = "slo_severity"
 RESERVED_LABELS = (SERVICE, NAME, WINDOW, SEVERITY)  # set by slokit itself; specs may not override them
+# On a burn-rate alert of one window-table row (a tier whose rows wait their own `for`): its windows, as Pyrra
+# labels its alerts, so the rows' alerts are told apart.
+LONG_WINDOW, SHORT_WINDOW = "long", "short"
 
 PAGE, TICKET = "page", "ticket"
 SEVERITIES = (PAGE, TICKET)

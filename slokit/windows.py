@@ -67,6 +67,9 @@ class Condition:
     short: Window
     factor: float  # burn-rate threshold: error ratio > factor * (1 - objective)
     budget_share: float
+    # Seconds the row's alert waits (Pyrra's per-row `for`, a `windows:` row's `for`); None: its tier's `for`.
+    # A tier with any such row alerts once per row, so each row keeps its own wait.
+    for_: int | None = None
 
     @property
     def seconds(self) -> tuple[int, int]:
@@ -116,21 +119,32 @@ class WindowTable:
     def by_severity(self, severity: str) -> tuple[Condition, ...]:
         return tuple(c for c in self.conditions if c.severity == severity)
 
+    def alerts(self, severity: str) -> tuple[tuple[Condition, ...], ...]:
+        """The tier's conditions as its alert rules see them: one alert over all rows (either fires it), or,
+        when a row has its own `for`, one alert per row (a `for` is per alert rule)."""
+        rows = self.by_severity(severity)
+        return tuple((c,) for c in rows) if any(c.for_ is not None for c in rows) else (rows,) if rows else ()
+
     def firing(self, severity: str, burns: Mapping[int, float]) -> Condition | None:
         """The first condition of the tier that holds on these burns (the alert would fire), or None."""
         return next((c for c in self.by_severity(severity) if c.holds(burns)), None)
 
 
-def condition(severity: str, long: int, short: int, share: float, period: int) -> Condition:
+def condition(severity: str, long: int, short: int, share: float, period: int, for_: int | None = None) -> Condition:
     """One row of a table: `share` of the period's budget spent within `long` seconds. The factor follows
     (share * period / long), as in Sloth's AlertWindows and the workbook."""
-    return Condition(severity, Window(long), Window(short), round(share * period / long, 6), share)
+    return Condition(severity, Window(long), Window(short), round(share * period / long, 6), share, for_)
 
 
-def custom(period: int, rows: Iterable[tuple[str, int, int, float]]) -> WindowTable:
+Row = tuple[str, int, int, float] | tuple[str, int, int, float, int | None]
+
+
+def custom(period: int, rows: Iterable[Row]) -> WindowTable:
     """A table given as data (slokit/v1 `windows:`, Sloth's AlertWindows, Pyrra's windows): rows of
-    (severity, long seconds, short seconds, budget share) for one period, used as they are."""
-    return WindowTable(Window(period), tuple(condition(*row, period) for row in rows))
+    (severity, long seconds, short seconds, budget share[, the row's own `for` in seconds]) for one period,
+    used as they are."""
+    return WindowTable(Window(period), tuple(
+        condition(row[0], row[1], row[2], row[3], period, row[4] if len(row) == 5 else None) for row in rows))
 
 
 def _scale(seconds: int, period: int) -> int:

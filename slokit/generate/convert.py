@@ -9,7 +9,7 @@ comment saying so, and nothing is silently approximated.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from slokit import names, promql, queries
@@ -166,14 +166,17 @@ def _tier(tier: Tier) -> dict[str, Any]:
 def _guard(guard: Guard, default: Guard) -> Any:
     if guard == default:
         return None
-    if guard.enabled != default.enabled and (guard.severity, guard.for_, guard.within) == (
-            default.severity, default.for_, default.within):
+    if replace(guard, enabled=default.enabled) == default:
         return guard.enabled
     out: dict[str, Any] = {"enabled": guard.enabled, "severity": guard.severity}
     if guard.for_:
         out["for"] = guard.for_
     if guard.within:
         out["within"] = promql.format_duration(guard.within)
+    if guard.name:
+        out["name"] = guard.name
+    if guard.labels:
+        out["labels"] = dict(guard.labels)
     return out
 
 
@@ -213,6 +216,8 @@ def _windows(table: WindowTable) -> dict[str, Any]:
             row["budget_percent"] = _number(percent)
         else:
             row["factor"] = _number(c.factor)
+        if c.for_ is not None:
+            row["for"] = promql.format_duration(c.for_)
         out.setdefault(c.severity, []).append(row)
     return out
 

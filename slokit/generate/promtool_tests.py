@@ -19,9 +19,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from slokit import names, promql, queries
+from slokit import names, promql, queries, windows
 from slokit.generate import rules
-from slokit.spec.model import SLO, EventsSLI, HttpSLI, RawSLI
+from slokit.spec.model import SLO, EventsSLI, Guard, HttpSLI, RawSLI, Tier
 
 REQUESTS_PER_STEP = 1000.0
 
@@ -178,6 +178,17 @@ def _seconds(value: str | None) -> int:
     return promql.parse_duration(value) if value else 0
 
 
+def _wait(tier: Tier, condition: windows.Condition) -> int:
+    """Seconds a row's alert waits once its condition holds (the row's `for`, else the tier's)."""
+    return _seconds(rules.row_for(tier, condition))
+
+
+def _tier_firing(slo: SLO, severity: str, extra: str) -> str:
+    """One sample per firing tier: a tier whose rows alert separately may fire several alerts at once."""
+    per_row = any(c.for_ is not None for c in slo.table.by_severity(severity))
+    return f"{'group' if per_row else 'count'} by (slo_severity) ({_alerts(slo, extra)})"
+
+
 def _at(seconds: int, step: int) -> str:
     """An eval time on the step grid (promtool evaluates at multiples of the evaluation interval)."""
     return promql.format_duration(max(step, math.ceil(seconds / step) * step))
@@ -219,14 +230,16 @@ def slo_tests(slo: SLO) -> tuple[list[dict[str, Any]], list[str]]:
         if min(needed) >= 1:
             notes.append(f"{slo.id}: page cannot fire: {min(needed):.3g} of all events would have to fail")
         else:
-            detect = min(c.long.seconds * c.factor * budget for c in table.by_severity("page") if c.factor * budget < 1)
-            fire = calm_steps * step + math.ceil(detect / step) * step + step + _seconds(page.for_)
+            rows = [c for c in table.by_severity("page") if c.factor * budget < 1]
+            detect = min(c.long.seconds * c.factor * budget for c in rows)
+            fire = calm_steps * step + step + min(math.ceil(c.long.seconds * c.factor * budget / step) * step
+                                                  + _wait(page, c) for c in rows)
             after = math.ceil((fire - calm_steps * step) / step) + 3
             tests.append(_test(
                 slo, f"100% errors after a calm: page fires within {promql.format_duration(math.ceil(detect))} "
                      f"plus one evaluation", [Phase(calm_steps, 0.0), Phase(after, 1.0)],
                 [{"expr": _alerts(slo), "eval_time": _at((calm_steps - 1) * step, step), "exp_samples": []},
-                 {"expr": f"count by (slo_severity) ({_alerts(slo, page_firing)})",
+                 {"expr": _tier_firing(slo, names.PAGE, page_firing),
                   "eval_time": _at(fire, step), "exp_samples": [{"labels": '{slo_severity="page"}', "value": 1}]}]))
 
     # 3. A steady burn between the tiers (4.5x for the Google table: above the ticket's 3x, below the page's 6x).
@@ -241,12 +254,12 @@ def slo_tests(slo: SLO) -> tuple[list[dict[str, Any]], list[str]]:
         elif ratio >= 1:
             notes.append(f"{slo.id}: a {burn:g}x burn is over 100% errors; ticket-only test skipped")
         else:
-            start = 3 * step + _seconds(ticket.for_)
+            start = 3 * step + min(_wait(ticket, c) for c in table.by_severity(names.TICKET))
             times = [_at(start, step), _at(horizon + start, step)]
             steps = math.ceil(max(promql.parse_duration(t) for t in times) / step) + 2
             tests.append(_test(
                 slo, f"steady {burn:g}x burn: ticket fires, page does not", [Phase(steps, ratio)],
-                [{"expr": f"count by (slo_severity) ({_alerts(slo, firing)})", "eval_time": t,
+                [{"expr": _tier_firing(slo, names.TICKET, firing), "eval_time": t,
                   "exp_samples": [{"labels": '{slo_severity="ticket"}', "value": 1}]} for t in times]))
     if isinstance(slo.sli, RawSLI):
         notes.append(f"{slo.id}: raw SLI: no events, so no budget tests (its period ratio is a time average)")
@@ -268,9 +281,9 @@ def _within(expr: str, labels: dict[str, str], exact: float, tolerance: float, e
             "exp_samples": [{"labels": promql.selector(labels), "value": 1}]}
 
 
-def _guard_alert(slo: SLO, suffix: str) -> str:
+def _guard_alert(slo: SLO, guard: Guard, suffix: str) -> str:
     assert slo.alerting is not None
-    return "ALERTS" + promql.selector({"alertname": slo.alerting.name + suffix, names.SERVICE: slo.service,
+    return "ALERTS" + promql.selector({"alertname": slo.alerting.guard_name(guard, suffix), names.SERVICE: slo.service,
                                        names.NAME: slo.name, "alertstate": "firing"})
 
 
@@ -291,8 +304,8 @@ def guard_tests(slo: SLO) -> list[dict[str, Any]]:
         wait = 300 + short.seconds + _seconds(alerting.no_data.for_ or short.name) + 2 * step
         gone = math.ceil(wait / step) + 1
         test = _test(slo, "the SLI's series stop: no-data alert", [Phase(live, 0.0)], [
-            _fires(_guard_alert(slo, names.NO_DATA_SUFFIX), _at(live * step, step), None),
-            _fires(_guard_alert(slo, names.NO_DATA_SUFFIX), _at((live + gone) * step, step), {})])
+            _fires(_guard_alert(slo, alerting.no_data, names.NO_DATA_SUFFIX), _at(live * step, step), None),
+            _fires(_guard_alert(slo, alerting.no_data, names.NO_DATA_SUFFIX), _at((live + gone) * step, step), {})])
         for series in test["input_series"]:
             series["values"] += f" _x{gone}"
         tests.append(test)
@@ -302,12 +315,13 @@ def guard_tests(slo: SLO) -> list[dict[str, Any]]:
         broken = 1.5 if isinstance(slo.sli, EventsSLI) else -0.5
         steps = math.ceil((2 * short.seconds + _seconds(alerting.invalid.for_ or short.name)) / step) + 3
         tests.append(_test(slo, "an error ratio outside [0, 1]: invalid-SLI alert", [Phase(steps, broken)],
-                           [_fires(_guard_alert(slo, names.INVALID_SUFFIX), _at(steps * step, step), {})]))
+                           [_fires(_guard_alert(slo, alerting.invalid, names.INVALID_SUFFIX),
+                                   _at(steps * step, step), {})]))
     page = table.by_severity(names.PAGE)
     if alerting.min_events and alerting.page.enabled and page:
         # 100% errors on too few requests: every page window stays under min_events, so nothing pages,
         # though without the minimum the first page condition would fire within a step or two.
-        steps = math.ceil((3 * short.seconds + _seconds(alerting.page.for_)) / step) + 3
+        steps = math.ceil((3 * short.seconds + min(_wait(alerting.page, c) for c in page)) / step) + 3
         few = alerting.min_events / (2 * steps)
         tests.append(_test(slo, f"100% errors on fewer than {alerting.min_events} events: no page",
                            [Phase(steps, 1.0, few)],
@@ -324,7 +338,8 @@ def guard_tests(slo: SLO) -> list[dict[str, Any]]:
                 continue
             tests.append(_test(slo, f"steady {burn:.2g}x burn: exhaustion alert {'fires' if fires else 'quiet'}",
                                [Phase(steps, burn * budget)],
-                               [_fires(_guard_alert(slo, names.EXHAUSTION_SUFFIX), at, {} if fires else None)]))
+                               [_fires(_guard_alert(slo, alerting.exhaustion, names.EXHAUSTION_SUFFIX), at,
+                                       {} if fires else None)]))
     return tests
 
 

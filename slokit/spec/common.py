@@ -197,24 +197,28 @@ def alerting(doc: Doc, path: Path, value: object, tier_keys: tuple[str, str], en
 
 
 def _guard(doc: Doc, f: Fields, key: str, default: Guard) -> Guard:
-    """`no_data: false`, or a mapping {enabled, severity, for, within}; naming the section turns it on."""
+    """`no_data: false`, or a mapping {enabled, severity, for, within, name, labels}; naming the section turns
+    it on. `name` and `labels` replace the default alert name and add labels (Pyrra's absent alert converts so)."""
     value = f.raw(key)
     if value is None:
         return default
     if isinstance(value, bool):
         return replace(default, enabled=value)
-    allowed = ("enabled", "severity", "for") + (("within",) if key == "exhaustion" else ())
+    allowed = ("enabled", "severity", "for", "name", "labels") + (("within",) if key == "exhaustion" else ())
     g = Fields(doc, f.at(key), value, allowed)
     severity = g.str("severity", default.severity)
     if severity not in names.SEVERITIES:
         doc.error(g.at("severity"), f"must be one of {', '.join(names.SEVERITIES)}")
+    name = g.str("name")
     return Guard(enabled=g.bool("enabled", True), severity=severity,
                  for_=check_duration(doc, g.at("for"), g.str("for")),
-                 within=int(doc.duration(g.at("within"), g.raw("within"), 0)))
+                 within=int(doc.duration(g.at("within"), g.raw("within"), 0)),
+                 name=check_alert_name(doc, g.at("name"), name) if name is not None else None,
+                 labels=check_labels(doc, g.at("labels"), g.str_map("labels")))
 
 
 def check_alert_name(doc: Doc, path: Path, name: str) -> str:
-    if not _ALERT_NAME_RE.match(name):
+    if not _ALERT_NAME_RE.fullmatch(name):
         doc.error(path, f"{name!r} is not a valid alert name ([a-zA-Z_][a-zA-Z0-9_]*)")
     return name
 
