@@ -28,6 +28,11 @@ SLI_RECORD = "slo:sli_error:ratio_rate"  # + window name, e.g. slo:sli_error:rat
 # Event rates (per second) the event-weighted windows are built from: bad and total, + window name.
 SLI_BAD = "slo:sli_bad:rate"
 SLI_TOTAL = "slo:sli_total:rate"
+# Calendar-aligned periods: events since the current period started (each rule adds its step's share to its own
+# last value) and the period's number, whose change starts the counts over.
+CALENDAR_BAD = "slo:sli_bad:calendar_period"
+CALENDAR_TOTAL = "slo:sli_total:calendar_period"
+CALENDAR_INDEX = "slo:calendar_period:index"
 TIME_TO_EXHAUSTION = "slo:time_to_exhaustion:seconds"  # at the period's burn so far; +Inf when nothing burns
 OBJECTIVE = "slo:objective:ratio"
 ERROR_BUDGET = "slo:error_budget:ratio"

@@ -17,8 +17,10 @@ Rules, dashboards and the in-process runtime all read this module, so Prometheus
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property, lru_cache
 
 from slokit import names
@@ -164,3 +166,55 @@ def detection_seconds(condition: Condition, error_budget: float, error_ratio: fl
     if error_ratio <= needed:
         return float("inf")
     return condition.long.seconds * needed / error_ratio
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """A calendar-aligned period (OpenSLO `isRolling: false`): the budget starts over at every boundary.
+
+    PromQL's time functions know only UTC, so a time zone is one fixed offset (`offset`, the zone's at the
+    calendar's start; docs/spec.md says what that means across daylight saving time). Periods are either
+    `months` long (a month, quarter or year: boundaries on the start's day of the month, 1-28, and time of
+    day) or a fixed number of `seconds` (days, weeks: boundaries every `seconds` from `start`).
+    """
+
+    months: int  # 0: a fixed-length period of `seconds`
+    seconds: int  # fixed-length periods only
+    start: int  # the first period's start, Unix seconds (UTC)
+    offset: int  # the time zone's offset from UTC, seconds (fixed)
+    zone: str = field(default="", compare=False)  # as written, for messages (the offset is what counts)
+
+    def index(self, t: float) -> int:
+        """The number of the period `t` (Unix seconds) falls in, as `index_promql` computes it."""
+        if not self.months:
+            return math.floor((t - self.start) / self.seconds)
+        local = datetime.fromtimestamp(t + self._shift, tz=UTC)
+        return math.floor((12 * local.year + local.month - self._base) / self.months)
+
+    def index_promql(self, lag: int = 0) -> str:
+        """The period number at evaluation time minus `lag` seconds, as a one-element vector without labels."""
+        if not self.months:
+            return f"floor(vector((time() - {self.start + lag}) / {self.seconds}))"
+        shift = self._shift - lag
+        local = f"vector(time() {'-' if shift < 0 else '+'} {abs(shift)})"
+        return f"floor((12 * year({local}) + month({local}) - {self._base}) / {self.months})"
+
+    @cached_property
+    def _shift(self) -> int:
+        """Seconds that move a boundary onto the 1st of a month at 00:00 UTC: the zone's offset, less the start's
+        day of the month and time of day."""
+        local = datetime.fromtimestamp(self.start + self.offset, tz=UTC)
+        return self.offset - (local.day - 1) * 86400 - (local.hour * 3600 + local.minute * 60 + local.second)
+
+    @cached_property
+    def _base(self) -> int:
+        local = datetime.fromtimestamp(self.start + self._shift, tz=UTC)
+        return 12 * local.year + local.month
+
+    def boundary_after(self, t: float) -> int:
+        """The first period boundary after `t` (Unix seconds): where the budget starts over."""
+        if not self.months:
+            return self.start + (self.index(t) + 1) * self.seconds
+        count = self._base + (self.index(t) + 1) * self.months  # 12 x year + month of the next period's start
+        first = datetime((count - 1) // 12, (count - 1) % 12 + 1, 1, tzinfo=UTC)
+        return int(first.timestamp()) - self._shift

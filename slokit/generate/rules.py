@@ -74,11 +74,50 @@ def period_rules(slo: SLO, table: windows.WindowTable) -> list[dict[str, Any]]:
     over time, the best a ratio without counts allows). Its own group: it reads the longest ranges, and a
     budget figure need not be fresher than a few steps."""
     period = table.period
+    if slo.calendar is not None:
+        return calendar_rules(slo, table)
     if isinstance(slo.sli, RawSLI):
         expr = f"avg_over_time({queries.recorded(slo, table.shortest.name)}[{period.name}])"
         return [_record(slo, names.sli_record(period.name), expr, period.name)]
     return _rates(slo, period, queries.event_weighted(slo, names.SLI_BAD, period.seconds),
                   queries.event_weighted(slo, names.SLI_TOTAL, period.seconds))
+
+
+# How far back a calendar count looks for its own last value: evaluations missed for less than this (a restart,
+# an overloaded server) keep the period's count; a longer outage starts it over.
+CALENDAR_HOLD = 86400
+
+
+def calendar_rules(slo: SLO, table: windows.WindowTable) -> list[dict[str, Any]]:
+    """A calendar-aligned period's error ratio: bad over all events since the period started. PromQL cannot take
+    a range that depends on the date, so each count is a rule that adds the step's events (the shortest window's
+    recorded rate x the step, each event once) to its own last value, and starts over when the period's number
+    changes. The number is taken half a shortest window late, so the ramp of the rate's window centres on the
+    boundary (as in `queries.event_weighted`). Raw SLIs count the shortest window's ratio x the step over the
+    step: their period ratio is the time average since the period started."""
+    assert slo.calendar is not None
+    sel, step, short = queries.slo_selector(slo), table.step, table.shortest
+    index = slo.calendar.index_promql(short.seconds // 2)
+    now = f"scalar({index})"
+    hold = promql.format_duration(CALENDAR_HOLD)
+    if isinstance(slo.sli, RawSLI):
+        ratio = f"sum without ({names.WINDOW}) ({queries.recorded(slo, short.name)})"
+        increments = {names.CALENDAR_BAD: f"{ratio} * {step}", names.CALENDAR_TOTAL: f"{ratio} * 0 + {step}"}
+    else:
+        increments = {names.CALENDAR_BAD: f"{queries.recorded_rate(slo, names.SLI_BAD, short.name)} * {step}",
+                      names.CALENDAR_TOTAL: f"{queries.recorded_rate(slo, names.SLI_TOTAL, short.name)} * {step}"}
+    same_period = f"{names.CALENDAR_INDEX}{sel}[{hold}]"
+    rules = []
+    for series, increment in increments.items():
+        last = f"last_over_time({series}{sel}[{hold}])"
+        # No events this step (the SLI's series are gone): the count holds, it does not start over.
+        step_events = f"({increment}\n  or\n  {last} * 0)"
+        expr = (f"(\n  {last}\n  +\n  {step_events}\n)\nand on ({names.SERVICE}, {names.NAME})\n"
+                f"(last_over_time({same_period}) == {now})\nor\n{step_events}")
+        rules.append(_record(slo, series, expr))
+    rules.append(_record(slo, names.CALENDAR_INDEX, index))
+    ratio_expr = f"{names.CALENDAR_BAD}{sel}\n/\n{names.CALENDAR_TOTAL}{sel}"
+    return rules + [_record(slo, names.sli_record(table.period.name), ratio_expr, table.period.name)]
 
 
 def meta_rules(slo: SLO, table: windows.WindowTable) -> list[dict[str, Any]]:
@@ -192,6 +231,8 @@ def rule_groups(slo: SLO) -> list[dict[str, Any]]:
     table = slo.table
     step = table.step
     slow = max(step, min(4 * step, 240))  # the period: every few steps, within Prometheus' 5m lookback
+    if slo.calendar is not None:
+        slow = step  # a calendar count adds the step's events: its group runs every step
     builders = ((sli_rules, step), (period_rules, slow), (meta_rules, step), (alert_rules, step))
     return [_group(name, build(slo, table), interval)
             for name, (build, interval) in zip(group_names(slo), builders, strict=False)]

@@ -134,6 +134,9 @@ class SLO:
     group_by: tuple[str, ...] = ()
     # A window table given as data (custom alert windows); None: the Google table scaled to the period.
     window_table: WindowTable | None = None
+    # A calendar-aligned period (OpenSLO `isRolling: false`): the budget starts over at each boundary; `period`
+    # is then its nominal length (a month: 30d), which the window table scales to. None: a rolling period.
+    calendar: windows.Calendar | None = None
     k8s: ObjectMeta | None = None  # read from a Kubernetes object (Sloth's or Pyrra's CRD)
     source: Source | None = field(default=None, compare=False)
 

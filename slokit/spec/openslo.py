@@ -24,6 +24,7 @@ from slokit import names, promql
 from slokit.spec import common, openslo_alerts, openslo_slices
 from slokit.spec.model import SLI, SLO, EventsSLI, Source
 from slokit.spec.source import MAX_SECONDS, Doc, Fields, Path
+from slokit.windows import Calendar
 from slokit.windows import table as scaled_table
 
 V1, V1ALPHA, V2ALPHA = "openslo/v1", "openslo/v1alpha", "openslo.com/v2alpha"
@@ -128,7 +129,7 @@ def _slo(it: Item, slis: dict[tuple[bool, str], Item], alert_objects: openslo_al
     if method and method != "Occurrences" and method not in openslo_slices.METHODS:
         doc.error(s.at("budgetingMethod"), f"{method!r} is unknown (one of Occurrences, "
                                            f"{', '.join(openslo_slices.METHODS)})")
-    period = _time_window(doc, s, keys)
+    period, calendar = _time_window(doc, s, keys)
     if s.has(keys.sli):
         sli = _indicator(doc, s.at(keys.sli), s.raw(keys.sli), sources if it.v2 else None)
     elif s.has(keys.ref):
@@ -179,30 +180,41 @@ def _slo(it: Item, slis: dict[tuple[bool, str], Item], alert_objects: openslo_al
             continue
         out.append(SLO(
             service=service, name=name, objective=round(objective, 10), period=period, sli=objective_sli,
-            alerting=replace(alerting, name=common.alert_name(service, name)), window_table=table,
+            alerting=replace(alerting, name=common.alert_name(service, name)), window_table=table, calendar=calendar,
             description=s.str("description", "") or "", labels=labels,
             source=Source(doc.file, doc.line(()), V2ALPHA if it.v2 else V1),
         ))
     return out
 
 
-def _time_window(doc: Doc, s: Fields, keys: Keys) -> int:
+def _time_window(doc: Doc, s: Fields, keys: Keys) -> tuple[int, Calendar | None]:
+    """The period, and its calendar for a calendar-aligned window (`isRolling: false` with `calendar`)."""
     windows = s.list("timeWindow")
     if len(windows) != 1:
         doc.error(s.at("timeWindow"), "needs exactly one time window")
-        return names.DEFAULT_PERIOD
+        return names.DEFAULT_PERIOD, None
     w = Fields(doc, s.at("timeWindow") + (0,), windows[0], ("duration", "isRolling", "calendar"),
                required=("duration",))
-    if w.has("calendar") or not w.bool("isRolling", False):
-        doc.error(w.at("isRolling"), "calendar (non-rolling) time windows are not supported yet; use isRolling: true")
+    rolling = w.bool("isRolling", not w.has("calendar"))  # v2alpha: omitted means false when calendar is given
+    if rolling and w.has("calendar"):
+        doc.error(w.at("calendar"), "a rolling window (isRolling: true) has no calendar")
+    if not rolling:
+        if not w.has("calendar"):
+            doc.error(w.at("isRolling"), "a calendar-aligned window (isRolling: false) needs calendar: {startTime, "
+                                         "timeZone}")
+            return names.DEFAULT_PERIOD, None
+        c = Fields(doc, w.at("calendar"), w.raw("calendar"), ("startTime", "timeZone"), required=("startTime",))
+        found = common.calendar(doc, (w.at("duration"), w.str("duration", "")), (c.at("startTime"), c.raw("startTime")),
+                                (c.at("timeZone"), c.str("timeZone")))
+        return found if found else (names.DEFAULT_PERIOD, None)
     text = w.str("duration", "")
     match = re.fullmatch(rf"([0-9]{{1,9}})([{keys.units}])", text)  # ASCII digits: `\d` takes "٣d" too
     if not match:
         doc.error(w.at("duration"), f"{text!r} is not an OpenSLO duration like 28d, 4w"
                                     + (" (v2alpha's units: m, h, d, w)" if keys.units == _V2_UNITS else " or 1M"))
-        return names.DEFAULT_PERIOD
+        return names.DEFAULT_PERIOD, None
     seconds = int(match.group(1)) * _UNITS[match.group(2)]
-    return common.check_period_seconds(doc, w.at("duration"), min(seconds, MAX_SECONDS + 1), names.DEFAULT_PERIOD)
+    return common.check_period_seconds(doc, w.at("duration"), min(seconds, MAX_SECONDS + 1), names.DEFAULT_PERIOD), None
 
 
 def _indicator(doc: Doc, path: Path, value: object, sources: dict[str, Item] | None) -> EventsSLI | None:
