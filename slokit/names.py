@@ -14,6 +14,9 @@ NAME = "slo_name"
 WINDOW = "slo_window"
 SEVERITY = "slo_severity"
 RESERVED_LABELS = (SERVICE, NAME, WINDOW, SEVERITY)  # set by slokit itself; specs may not override them
+# On a burn-rate alert of one window-table row (a tier whose rows wait their own `for`): its windows, as Pyrra
+# labels its alerts, so the rows' alerts are told apart.
+LONG_WINDOW, SHORT_WINDOW = "long", "short"
 
 PAGE, TICKET = "page", "ticket"
 SEVERITIES = (PAGE, TICKET)
@@ -27,6 +30,11 @@ SLI_BAD = "slo:sli_bad:rate"
 SLI_TOTAL = "slo:sli_total:rate"
 # The same, one sample per tile (queries.tiled), + tile width: what the event-weighted windows sum.
 TILE = {SLI_BAD: "slo:sli_bad_tile:rate", SLI_TOTAL: "slo:sli_total_tile:rate"}
+# Calendar-aligned periods: events since the current period started (each rule adds its step's share to its own
+# last value) and the period's number, whose change starts the counts over.
+CALENDAR_BAD = "slo:sli_bad:calendar_period"
+CALENDAR_TOTAL = "slo:sli_total:calendar_period"
+CALENDAR_INDEX = "slo:calendar_period:index"
 TIME_TO_EXHAUSTION = "slo:time_to_exhaustion:seconds"  # at the period's burn so far; +Inf when nothing burns
 OBJECTIVE = "slo:objective:ratio"
 ERROR_BUDGET = "slo:error_budget:ratio"

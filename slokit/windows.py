@@ -17,8 +17,10 @@ Rules, dashboards and the in-process runtime all read this module, so Prometheus
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property, lru_cache
 
 from slokit import names
@@ -67,6 +69,9 @@ class Condition:
     short: Window
     factor: float  # burn-rate threshold: error ratio > factor * (1 - objective)
     budget_share: float
+    # Seconds the row's alert waits (Pyrra's per-row `for`, a `windows:` row's `for`); None: its tier's `for`.
+    # A tier with any such row alerts once per row, so each row keeps its own wait.
+    for_: int | None = None
 
     @property
     def seconds(self) -> tuple[int, int]:
@@ -136,21 +141,32 @@ class WindowTable:
     def by_severity(self, severity: str) -> tuple[Condition, ...]:
         return tuple(c for c in self.conditions if c.severity == severity)
 
+    def alerts(self, severity: str) -> tuple[tuple[Condition, ...], ...]:
+        """The tier's conditions as its alert rules see them: one alert over all rows (either fires it), or,
+        when a row has its own `for`, one alert per row (a `for` is per alert rule)."""
+        rows = self.by_severity(severity)
+        return tuple((c,) for c in rows) if any(c.for_ is not None for c in rows) else (rows,) if rows else ()
+
     def firing(self, severity: str, burns: Mapping[int, float]) -> Condition | None:
         """The first condition of the tier that holds on these burns (the alert would fire), or None."""
         return next((c for c in self.by_severity(severity) if c.holds(burns)), None)
 
 
-def condition(severity: str, long: int, short: int, share: float, period: int) -> Condition:
+def condition(severity: str, long: int, short: int, share: float, period: int, for_: int | None = None) -> Condition:
     """One row of a table: `share` of the period's budget spent within `long` seconds. The factor follows
     (share * period / long), as in Sloth's AlertWindows and the workbook."""
-    return Condition(severity, Window(long), Window(short), round(share * period / long, 6), share)
+    return Condition(severity, Window(long), Window(short), round(share * period / long, 6), share, for_)
 
 
-def custom(period: int, rows: Iterable[tuple[str, int, int, float]]) -> WindowTable:
+Row = tuple[str, int, int, float] | tuple[str, int, int, float, int | None]
+
+
+def custom(period: int, rows: Iterable[Row]) -> WindowTable:
     """A table given as data (slokit/v1 `windows:`, Sloth's AlertWindows, Pyrra's windows): rows of
-    (severity, long seconds, short seconds, budget share) for one period, used as they are."""
-    return WindowTable(Window(period), tuple(condition(*row, period) for row in rows))
+    (severity, long seconds, short seconds, budget share[, the row's own `for` in seconds]) for one period,
+    used as they are."""
+    return WindowTable(Window(period), tuple(
+        condition(row[0], row[1], row[2], row[3], period, row[4] if len(row) == 5 else None) for row in rows))
 
 
 def _scale(seconds: int, period: int) -> int:
@@ -170,3 +186,55 @@ def detection_seconds(condition: Condition, error_budget: float, error_ratio: fl
     if error_ratio <= needed:
         return float("inf")
     return condition.long.seconds * needed / error_ratio
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """A calendar-aligned period (OpenSLO `isRolling: false`): the budget starts over at every boundary.
+
+    PromQL's time functions know only UTC, so a time zone is one fixed offset (`offset`, the zone's at the
+    calendar's start; docs/spec.md says what that means across daylight saving time). Periods are either
+    `months` long (a month, quarter or year: boundaries on the start's day of the month, 1-28, and time of
+    day) or a fixed number of `seconds` (days, weeks: boundaries every `seconds` from `start`).
+    """
+
+    months: int  # 0: a fixed-length period of `seconds`
+    seconds: int  # fixed-length periods only
+    start: int  # the first period's start, Unix seconds (UTC)
+    offset: int  # the time zone's offset from UTC, seconds (fixed)
+    zone: str = field(default="", compare=False)  # as written, for messages (the offset is what counts)
+
+    def index(self, t: float) -> int:
+        """The number of the period `t` (Unix seconds) falls in, as `index_promql` computes it."""
+        if not self.months:
+            return math.floor((t - self.start) / self.seconds)
+        local = datetime.fromtimestamp(t + self._shift, tz=UTC)
+        return math.floor((12 * local.year + local.month - self._base) / self.months)
+
+    def index_promql(self, lag: int = 0) -> str:
+        """The period number at evaluation time minus `lag` seconds, as a one-element vector without labels."""
+        if not self.months:
+            return f"floor(vector((time() - {self.start + lag}) / {self.seconds}))"
+        shift = self._shift - lag
+        local = f"vector(time() {'-' if shift < 0 else '+'} {abs(shift)})"
+        return f"floor((12 * year({local}) + month({local}) - {self._base}) / {self.months})"
+
+    @cached_property
+    def _shift(self) -> int:
+        """Seconds that move a boundary onto the 1st of a month at 00:00 UTC: the zone's offset, less the start's
+        day of the month and time of day."""
+        local = datetime.fromtimestamp(self.start + self.offset, tz=UTC)
+        return self.offset - (local.day - 1) * 86400 - (local.hour * 3600 + local.minute * 60 + local.second)
+
+    @cached_property
+    def _base(self) -> int:
+        local = datetime.fromtimestamp(self.start + self._shift, tz=UTC)
+        return 12 * local.year + local.month
+
+    def boundary_after(self, t: float) -> int:
+        """The first period boundary after `t` (Unix seconds): where the budget starts over."""
+        if not self.months:
+            return self.start + (self.index(t) + 1) * self.seconds
+        count = self._base + (self.index(t) + 1) * self.months  # 12 x year + month of the next period's start
+        first = datetime((count - 1) // 12, (count - 1) % 12 + 1, 1, tzinfo=UTC)
+        return int(first.timestamp()) - self._shift

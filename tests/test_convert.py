@@ -68,8 +68,11 @@ def test_comments_above_documents_and_slos_are_kept(tmp_path):
 
 def test_pyrra_and_sloth_28d_tables_are_written_as_windows(tmp_path):
     pyrra = yaml.safe_load(convert(str(COMPAT / "pyrra" / "nginx.yaml")).output)
-    assert pyrra["windows"]["page"] == [{"long": "1h", "short": "5m", "factor": 14},
-                                        {"long": "6h", "short": "30m", "factor": 7}]
+    assert pyrra["windows"]["page"] == [{"long": "1h", "short": "5m", "factor": 14, "for": "2m"},
+                                        {"long": "6h", "short": "30m", "factor": 7, "for": "15m"}]
+    absent = pyrra["slos"][0]["alerting"]["no_data"]  # Pyrra's absent alert: the no-data guard, as Pyrra names it
+    assert absent == {"enabled": True, "severity": "page", "for": absent["for"], "name": "SLOMetricAbsent",
+                      "labels": {"severity": "critical"}}
     sloth = yaml.safe_load(convert(str(COMPAT / "sloth" / "golden" / "in-base.yaml"), "--default-slo-period",
                                    "28d").output)
     assert sloth["period"] == "28d"

@@ -80,7 +80,7 @@ def test_http_shorthand_queries_the_middleware_metrics():
 
 def test_page_alert_uses_the_window_table():
     slo = next(s for s in load([str(EXAMPLES)]).slos if s.id == "search-query-latency")  # 28d, 99.5%
-    expr = rules.alert_expr(slo, rules.windows.table(slo.period), "page")
+    expr = rules.alert_expr(slo, rules.windows.table(slo.period).by_severity("page"))
     assert "slo:sli_error:ratio_rate4m40s" in expr and "slo:sli_error:ratio_rate56m" in expr
     assert "(14.4 * 0.005)" in expr and "(6 * 0.005)" in expr
 

@@ -157,7 +157,8 @@ def test_yaml_syntax_error_has_a_line(write_spec):
 def test_unknown_format_is_named(write_spec):
     path = write_spec("version: sloth/v9\nservice: x\n")
     assert problems(path) == [f"{path}:1: version: unsupported 'sloth/v9': expected one of slokit/v1, "
-                              "prometheus/v1, sloth.slok.dev/v1, pyrra.dev/v1alpha1, openslo/v1, openslo/v1alpha"]
+                              "prometheus/v1, sloth.slok.dev/v1, pyrra.dev/v1alpha1, openslo/v1, openslo/v1alpha, "
+                              "openslo.com/v2alpha"]
 
 
 def test_openslo_counter_queries_become_window_rates(write_spec):

@@ -7,9 +7,10 @@ import subprocess
 import pytest
 import yaml
 
+from slokit import promql
 from slokit.generate.files import rule_files
 from slokit.spec import SpecError, load, pyrra
-from slokit.spec.model import EventsSLI
+from slokit.spec.model import EventsSLI, Guard
 from tests.conftest import require
 
 DAY = 86400
@@ -63,9 +64,14 @@ def test_a_ratio_slo_reads_into_the_model(write_spec):
     assert slo.description == "API requests succeed."
     alerting = slo.alerting
     assert alerting and alerting.name == "ErrorBudgetBurn" and alerting.annotations == {"runbook": "https://runbooks/api"}
-    assert (alerting.page.labels, alerting.page.for_) == ({"severity": "critical"}, "2m")
-    assert (alerting.ticket.labels, alerting.ticket.for_) == ({"severity": "warning"}, "1h")
+    assert alerting.page.labels == {"severity": "critical"} and alerting.ticket.labels == {"severity": "warning"}
     assert slo.table == pyrra.window_table(28 * DAY)
+    # Each row waits Pyrra's own `for` (slo/rules.go Windows: 2m, 15m, 1h, 3h at 28d), so the tiers have none.
+    assert alerting.page.for_ is None and alerting.ticket.for_ is None
+    assert [c.for_ for c in slo.table.conditions] == [120, 900, 3600, 3 * 3600]
+    # Pyrra's absent alert (on by default) is the no-data guard, with Pyrra's name, severity label and wait.
+    assert alerting.no_data == Guard(enabled=True, severity="page", for_="6m", name="SLOMetricAbsent",
+                                     labels={"severity": "critical"})
 
 
 def test_latency_native_and_bool_gauge_queries(write_spec):
@@ -105,6 +111,14 @@ def test_latency_native_and_bool_gauge_queries(write_spec):
     assert slo.sli == EventsSLI(count + "\n-\nsum by (target) (sum_over_time(probe_success[{{.window}}]))", count)
 
 
+# Pyrra's own expectations for the absent alert's `for` (slo/rules_test.go: 99% over 28d waits 10m, 99.9% 3m):
+# the fastest row's detection of 100% errors (14 x budget x 1h) plus its `for` (2m), rounded to the minute.
+@pytest.mark.parametrize("target,period,expected", [(99, 28 * DAY, "10m"), (99.9, 28 * DAY, "3m"),
+                                                    (99.5, 28 * DAY, "6m"), (99, 7 * DAY, "3m")])
+def test_the_absent_alert_waits_pyrras_absent_duration(target, period, expected):
+    assert promql.format_duration(pyrra.absent_for(target, period)) == expected
+
+
 def test_alerting_switches_and_severities(write_spec):
     base = """
   target: "99"
@@ -112,20 +126,29 @@ def test_alerting_switches_and_severities(write_spec):
   indicator:
     ratio: {errors: {metric: 'x_total{code="500"}'}, total: {metric: x_total}}
 """
-    assert load([slo_file(write_spec, base + "  alerting: {burnrates: false}\n")]).slos[0].alerting is None
-    assert load([slo_file(write_spec, base + "  alerting: {disabled: true}\n")]).slos[0].alerting is None
-    path = slo_file(write_spec, base + "  alerting:\n    name: APIBudgetBurn\n    absent: true\n"
-                    "    severities: {fastBurn: page, mediumBurn: high, slowBurn: ticket}\n")
+    # Burn rates off keeps Pyrra's absent alert (its default), as Pyrra does; both off: recording rules only.
+    for off in ("{burnrates: false}", "{disabled: true}"):
+        alerting = load([slo_file(write_spec, base + f"  alerting: {off}\n")]).slos[0].alerting
+        assert alerting and not alerting.page.enabled and not alerting.ticket.enabled
+        assert alerting.no_data.enabled and alerting.no_data.name == "SLOMetricAbsent"
+    both_off = slo_file(write_spec, base + "  alerting: {burnrates: false, absent: false}\n")
+    assert load([both_off]).slos[0].alerting is None
+    no_absent = load([slo_file(write_spec, base + "  alerting: {absent: false}\n")]).slos[0].alerting
+    assert no_absent and not no_absent.no_data.enabled and no_absent.page.enabled
+    path = slo_file(write_spec, base + "  alerting:\n    name: APIBudgetBurn\n    absentName: APIMetricAbsent\n"
+                    "    severities: {fastBurn: page, mediumBurn: high, slowBurn: ticket, absent: info}\n")
     spec = load([path])
     alerting = spec.slos[0].alerting
     assert alerting and alerting.name == "APIBudgetBurn"
     assert alerting.page.labels == {"severity": "page"} and alerting.ticket.labels == {"severity": "ticket"}
+    assert (alerting.no_data.name, alerting.no_data.labels) == ("APIMetricAbsent", {"severity": "info"})
     assert spec.warnings == (
-        f"{path}:14: warning: spec.alerting.absent: Pyrra's metric-absent alerts have no slokit equivalent here; "
-        "ignored",
         f"{path}:15: warning: spec.alerting.severities.mediumBurn: slokit's alert tiers carry one severity: "
         "fastBurn's",
     )
+    bad = slo_file(write_spec, base + "  alerting: {absentName: 'no such-name'}\n")
+    assert problems(bad) == [f"{bad}:12: spec.alerting.absentName: 'no such-name' is not a valid alert name "
+                             "([a-zA-Z_][a-zA-Z0-9_]*)"]
 
 
 def test_what_pyrra_refuses_is_refused(write_spec):
@@ -212,3 +235,54 @@ def test_alerts_fire_at_pyrras_thresholds_in_promtool(write_spec, tmp_path):
     result = subprocess.run([require("promtool"), "test", "rules", "test.yml"], cwd=tmp_path, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_each_row_waits_its_own_for_and_the_absent_alert_fires_in_promtool(write_spec, tmp_path):
+    """Pyrra's rows wait their own `for`: at 7.5x (above the 6h/30m row's 7x, below the 1h/5m row's 14x) the
+    page fires after that row's 15m, not the fastest row's 2m, labelled with its windows as Pyrra's is. When the
+    SLI's series stop, Pyrra's absent alert (`SLOMetricAbsent`, severity critical) fires after Pyrra's 10m."""
+    path = slo_file(write_spec, """
+  target: "99"
+  window: 4w
+  indicator:
+    ratio: {errors: {metric: 'http_requests_total{code="500"}'}, total: {metric: http_requests_total}}
+""", "name: api\n  namespace: monitoring")
+    spec = load([path])
+    files, _ = rule_files(spec)
+    alerts = [r for g in yaml.safe_load(files["rules/monitoring.yml"])["groups"] for r in g["rules"] if "alert" in r]
+    assert [(r["alert"], r.get("for"), r["labels"].get("long"), r["labels"].get("short")) for r in alerts] == [
+        ("ErrorBudgetBurn", "2m", "1h", "5m"), ("ErrorBudgetBurn", "15m", "6h", "30m"),
+        ("ErrorBudgetBurn", "1h", "1d", "2h"), ("ErrorBudgetBurn", "3h", "4d", "6h"),
+        ("SLOMetricAbsent", "10m", None, None), ("ErrorBudgetBurnSLIInvalid", "5m", None, None)]
+    (tmp_path / "rules.yml").write_text(files["rules/monitoring.yml"])
+
+    def firing(alert: str, at: str, labels: str | None, extra: str = "") -> dict[str, object]:
+        query = f'count by (long, short, severity) (ALERTS{{alertname="{alert}",alertstate="firing"{extra}}})'
+        return {"expr": query, "eval_time": at, "exp_samples": [{"labels": labels, "value": 1}] if labels else []}
+
+    ratios = [{"series": f'slo:sli_error:ratio_rate{w}{{slo_service="monitoring",slo_name="api",slo_window="{w}"}}',
+               "values": "0.075x40"} for w in ("5m", "30m", "1h", "6h")]
+    counters = [{"series": 'http_requests_total{code="500"}', "values": "0+1x30 _x40"},
+                {"series": 'http_requests_total{code="200"}', "values": "0+99x30 _x40"}]
+    tests = [
+        {"interval": "1m", "input_series": ratios, "promql_expr_test": [
+            firing("ErrorBudgetBurn", "3m", None, ',slo_severity="page"'),  # pending since 0m
+            firing("ErrorBudgetBurn", "14m", None, ',slo_severity="page"'),
+            firing("ErrorBudgetBurn", "15m", '{long="6h",short="30m",severity="critical"}', ',slo_severity="page"')]},
+        {"interval": "1m", "input_series": counters, "promql_expr_test": [
+            firing("SLOMetricAbsent", "30m", None), firing("SLOMetricAbsent", "40m", None),
+            firing("SLOMetricAbsent", "47m", '{severity="critical"}')]},
+    ]
+    (tmp_path / "test.yml").write_text(yaml.safe_dump({"rule_files": ["rules.yml"], "evaluation_interval": "1m",
+                                                        "tests": tests}))
+    result = subprocess.run([require("promtool"), "test", "rules", "test.yml"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # The generated scenarios agree: the page by its fastest row's wait, no data under Pyrra's alert name.
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    generated = subprocess.run([require("promtool"), "test", "rules", "rules/tests/monitoring.test.yml"],
+                               cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert generated.returncode == 0, generated.stdout + generated.stderr
+    assert 'alertname=\\"SLOMetricAbsent\\"' in files["rules/tests/monitoring.test.yml"]

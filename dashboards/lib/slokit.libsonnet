@@ -405,16 +405,16 @@
     local pct = 'percentunit';
     local objective = slo.objective_ratio;
     [
-      $.panel.row(slo.name + ': ' + slo.objective_text + '% over ' + slo.period + ' (' + slo.sli_kind + ' SLI)', slo.description),
-      $.panel.stat('SLI over ' + slo.period, [$.target($.q.sli(model, slo, slo.period))], pct, decimals=3, w=5,
+      $.panel.row(slo.name + ': ' + slo.objective_text + '% over ' + slo.period_text + ' (' + slo.sli_kind + ' SLI)', slo.description),
+      $.panel.stat('SLI over ' + slo.period_text, [$.target($.q.sli(model, slo, slo.period))], pct, decimals=3, w=5,
                    thresholds=$.steps($.config.colors.page, [[objective, $.config.colors.ok]]),
                    description='Good events over the whole period; red below the objective (' + slo.objective_text + '%).'),
       $.panel.stat('Error budget remaining', [$.target($.q.series(model, 'budget_remaining', slo.selector))], pct, w=5,
                    thresholds=$.steps($.config.colors.page, [[0, $.config.colors.ticket], [0.25, $.config.colors.ok]]),
-                   description='Share of the error budget (' + slo.error_budget_text + ' of events over ' + slo.period + ') not yet spent.'),
+                   description='Share of the error budget (' + slo.error_budget_text + ' of events over ' + slo.period_text + ') not yet spent.'),
       $.panel.stat('Current burn rate', [$.target($.q.series(model, 'current_burn', slo.selector))], $.config.burnUnit, w=5,
                    thresholds=$.burnSteps([c.factor for c in slo.conditions]),
-                   description='Burn over ' + slo.shortest + ' (the shortest alert window); 1x spends the budget exactly over ' + slo.period + '.'),
+                   description='Burn over ' + slo.shortest + ' (the shortest alert window); 1x spends the budget exactly over ' + slo.period_text + '.'),
       $.panel.stat('Alerts firing', [$.target('count(' + $.q.alertsFiring(slo.selector) + ') or vector(0)')],
                    thresholds=$.steps($.config.colors.ok, [[1, $.config.colors.page]]), w=4,
                    description=if slo.alert_name == null then 'This SLO has no alerts.' else 'Firing ' + slo.alert_name + ' alerts (page or ticket).'),
@@ -423,11 +423,11 @@
                    description='At the pace of the period so far, the error budget left lasts this long (empty: no data).'),
       $.panel.timeseries('SLI vs objective', [
         $.target($.q.sli(model, slo, slo.shortest), 'SLI (' + slo.shortest + ')'),
-        $.target($.q.sli(model, slo, slo.period), 'SLI (' + slo.period + ')'),
+        $.target($.q.sli(model, slo, slo.period), 'SLI (' + slo.period_text + ')'),
         $.target($.q.series(model, 'objective', slo.selector), 'objective'),
       ], pct, thresholds=$.steps($.config.colors.page, [[objective, 'transparent']]),
          description='The SLI over the shortest alert window and over the period, against the objective.'),
-      $.panel.timeseries('Error budget remaining over ' + slo.period, [
+      $.panel.timeseries('Error budget remaining over ' + slo.period_text, [
         $.target($.q.series(model, 'budget_remaining', slo.selector), 'budget remaining'),
       ], pct, thresholds=$.steps($.config.colors.page, [[0, 'transparent']]),
          description='1 - period burn rate: how much of the budget is left; below 0 the objective is missed.'),

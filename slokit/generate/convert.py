@@ -9,14 +9,16 @@ comment saying so, and nothing is silently approximated.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from slokit import names, promql, queries
 from slokit.errors import Problem, SpecError
 from slokit.generate import yamlout
+from slokit.spec.common import offset_text
 from slokit.spec.model import SLO, Alerting, EventsSLI, Guard, LatencySLI, RawSLI, Tier
-from slokit.windows import WindowTable
+from slokit.windows import Calendar, WindowTable
 from slokit.windows import table as scaled_table
 
 TARGETS = ("slokit", "openslo")
@@ -94,7 +96,7 @@ def _slo_comments(text: str, slos: list[SLO], comments: Comments, doc_start: int
 
 def _document(service: str, slos: list[SLO]) -> dict[str, Any]:
     shared = dict(set.intersection(*(set(s.labels.items()) for s in slos)))
-    periods = {s.period for s in slos}
+    periods = {s.period for s in slos if s.calendar is None}
     period = periods.pop() if len(periods) == 1 else None
     tables = {_custom_table(s) for s in slos}
     table = tables.pop() if len(tables) == 1 and period else None
@@ -117,7 +119,9 @@ def _slo(slo: SLO, shared: dict[str, str], period: int | None, shared_table: boo
     out: dict[str, Any] = {"name": slo.name, "objective": _number(slo.objective)}
     if slo.description:
         out["description"] = slo.description
-    if slo.period != (period or names.DEFAULT_PERIOD):
+    if slo.calendar is not None:
+        out["calendar"] = _calendar(slo.calendar)
+    elif slo.period != (period or names.DEFAULT_PERIOD):
         out["period"] = promql.format_duration(slo.period)
     own = {k: v for k, v in slo.labels.items() if shared.get(k) != v}
     if own:
@@ -166,14 +170,17 @@ def _tier(tier: Tier) -> dict[str, Any]:
 def _guard(guard: Guard, default: Guard) -> Any:
     if guard == default:
         return None
-    if guard.enabled != default.enabled and (guard.severity, guard.for_, guard.within) == (
-            default.severity, default.for_, default.within):
+    if replace(guard, enabled=default.enabled) == default:
         return guard.enabled
     out: dict[str, Any] = {"enabled": guard.enabled, "severity": guard.severity}
     if guard.for_:
         out["for"] = guard.for_
     if guard.within:
         out["within"] = promql.format_duration(guard.within)
+    if guard.name:
+        out["name"] = guard.name
+    if guard.labels:
+        out["labels"] = dict(guard.labels)
     return out
 
 
@@ -196,6 +203,22 @@ def _alerting(alerting: Alerting) -> dict[str, Any]:
     return out
 
 
+def _every(calendar: Calendar) -> str:
+    if calendar.months:
+        return f"{calendar.months}M"
+    weeks, days = divmod(calendar.seconds, 7 * 86400)
+    return f"{weeks}w" if not days else f"{calendar.seconds // 86400}d"
+
+
+def _start(calendar: Calendar) -> str:
+    return datetime.fromtimestamp(calendar.start + calendar.offset, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _calendar(calendar: Calendar) -> dict[str, str]:
+    """slokit/v1's `calendar:`, with the fixed offset slokit counts in (a zone's DST is not followed anyway)."""
+    return {"every": _every(calendar), "start": _start(calendar), "utc_offset": offset_text(calendar.offset)}
+
+
 def _custom_table(slo: SLO) -> WindowTable | None:
     """The SLO's table when it is not the one slokit/v1 gives its period anyway."""
     table = slo.window_table
@@ -213,6 +236,8 @@ def _windows(table: WindowTable) -> dict[str, Any]:
             row["budget_percent"] = _number(percent)
         else:
             row["factor"] = _number(c.factor)
+        if c.for_ is not None:
+            row["for"] = promql.format_duration(c.for_)
         out.setdefault(c.severity, []).append(row)
     return out
 
@@ -243,6 +268,8 @@ def _not_openslo(slo: SLO) -> str | None:
         return f"{slo.name!r} is not a DNS label, as OpenSLO names must be"
     if slo.group_by:
         return "OpenSLO has no grouping (one budget per label value)"
+    if slo.calendar and slo.calendar.offset % 3600 and slo.calendar.zone.startswith("UTC"):
+        return "a calendar at a UTC offset of part of an hour has no IANA zone name"
     return None
 
 
@@ -277,11 +304,22 @@ def _openslo(slo: SLO) -> dict[str, Any]:
                 "total": {"metricSource": {**source, "spec": {"query": objective.total(window)}}},
             }},
         },
-        "timeWindow": [{"duration": _openslo_duration(slo.period), "isRolling": True}],
+        "timeWindow": [_openslo_window(slo)],
         "budgetingMethod": "Occurrences",
         "objectives": [{"target": round(slo.objective / 100, 12)}],
     })
     return {"apiVersion": "openslo/v1", "kind": "SLO", "metadata": metadata, "spec": spec}
+
+
+def _openslo_window(slo: SLO) -> dict[str, Any]:
+    """A rolling window, or a calendar one (its zone as read, or the IANA name of its fixed offset)."""
+    calendar = slo.calendar
+    if calendar is None:
+        return {"duration": _openslo_duration(slo.period), "isRolling": True}
+    zone = calendar.zone if not calendar.zone.startswith("UTC") or calendar.zone == "UTC" else (
+        f"Etc/GMT{'-' if calendar.offset > 0 else '+'}{abs(calendar.offset) // 3600}")
+    return {"duration": _every(calendar), "isRolling": False,
+            "calendar": {"startTime": _start(calendar), "timeZone": zone}}
 
 
 def _openslo_duration(seconds: int) -> str:

@@ -23,6 +23,7 @@ from slokit.generate import cache as cache_keys
 from slokit.generate import jsonnet
 from slokit.generate.cache import Cache
 from slokit.generate.jsonnet import DashboardError
+from slokit.spec.common import offset_text
 from slokit.spec.model import SLO, RawSLI
 
 
@@ -129,7 +130,9 @@ def slo_model(slo: SLO) -> dict[str, Any]:
         "error_budget": budget,
         "error_budget_literal": promql.float_literal(budget),  # jsonnet would print 0.0050000000000000001
         "error_budget_text": jsonnet_g(budget),
-        "period": table.period.name,
+        "period": table.period.name,  # the recorded period ratio's window (slo_window)
+        # The period in titles: a calendar period's is its calendar (the budget starts over at each boundary).
+        "period_text": calendar_text(slo.calendar) if slo.calendar else table.period.name,
         "shortest": table.shortest.name,
         "windows": [w.name for w in table.windows],
         "conditions": [
@@ -146,6 +149,16 @@ def slo_model(slo: SLO) -> dict[str, Any]:
         "events": _events(objective),
         "latency": _latency(objective),
     }
+
+
+def calendar_text(calendar: windows.Calendar) -> str:
+    """A calendar period in words for titles: "the calendar month (UTC-05:00)", "the calendar week (UTC+00:00)"."""
+    if calendar.months:
+        unit = {1: "month", 3: "quarter", 12: "year"}.get(calendar.months, f"{calendar.months} months")
+    else:
+        days = calendar.seconds // 86400
+        unit = "week" if days == 7 else f"{days // 7} weeks" if days % 7 == 0 else f"{days} days"
+    return f"the calendar {unit} (UTC{offset_text(calendar.offset)})"
 
 
 def group_variable(label: str) -> str:

@@ -197,24 +197,28 @@ def alerting(doc: Doc, path: Path, value: object, tier_keys: tuple[str, str], en
 
 
 def _guard(doc: Doc, f: Fields, key: str, default: Guard) -> Guard:
-    """`no_data: false`, or a mapping {enabled, severity, for, within}; naming the section turns it on."""
+    """`no_data: false`, or a mapping {enabled, severity, for, within, name, labels}; naming the section turns
+    it on. `name` and `labels` replace the default alert name and add labels (Pyrra's absent alert converts so)."""
     value = f.raw(key)
     if value is None:
         return default
     if isinstance(value, bool):
         return replace(default, enabled=value)
-    allowed = ("enabled", "severity", "for") + (("within",) if key == "exhaustion" else ())
+    allowed = ("enabled", "severity", "for", "name", "labels") + (("within",) if key == "exhaustion" else ())
     g = Fields(doc, f.at(key), value, allowed)
     severity = g.str("severity", default.severity)
     if severity not in names.SEVERITIES:
         doc.error(g.at("severity"), f"must be one of {', '.join(names.SEVERITIES)}")
+    name = g.str("name")
     return Guard(enabled=g.bool("enabled", True), severity=severity,
                  for_=check_duration(doc, g.at("for"), g.str("for")),
-                 within=int(doc.duration(g.at("within"), g.raw("within"), 0)))
+                 within=int(doc.duration(g.at("within"), g.raw("within"), 0)),
+                 name=check_alert_name(doc, g.at("name"), name) if name is not None else None,
+                 labels=check_labels(doc, g.at("labels"), g.str_map("labels")))
 
 
 def check_alert_name(doc: Doc, path: Path, name: str) -> str:
-    if not _ALERT_NAME_RE.match(name):
+    if not _ALERT_NAME_RE.fullmatch(name):
         doc.error(path, f"{name!r} is not a valid alert name ([a-zA-Z_][a-zA-Z0-9_]*)")
     return name
 
@@ -224,3 +228,74 @@ def alert_name(service: str, slo: str) -> str:
     words = re.split(r"[^A-Za-z0-9]+", f"{service} {slo}")
     name = "".join(w[:1].upper() + w[1:] for w in words if w)
     return name if _ALERT_NAME_RE.fullmatch(name) else f"SLO{name}"
+
+
+_CALENDAR_UNITS = {"M": (1, 0), "Q": (3, 0), "y": (12, 0), "w": (0, 7 * 86400), "d": (0, 86400)}
+CALENDAR_MONTH = 30 * 86400  # a calendar month's nominal length: what the window table scales to (OpenSLO's 1M)
+
+
+def calendar(doc: Doc, duration: tuple[Path, str], start: tuple[Path, object], zone: tuple[Path, str | None],
+             utc_offset: tuple[Path, str] | None = None) -> tuple[int, windows.Calendar] | None:
+    """A calendar-aligned period: its nominal seconds (for the window table) and its boundaries. `duration`
+    is one number and a unit, months (M, Q = 3M, y = 12M) or fixed (w, d); `start` a local date and time (the
+    first period's start, "2022-01-01 00:00:00"); `zone` an IANA zone, kept as one fixed offset (warned when the
+    zone observes daylight saving time), or `utc_offset` that offset ("-05:00"). None, with the problem recorded,
+    when any part is wrong."""
+    import zoneinfo  # only calendar windows need it
+    from datetime import UTC, datetime, timedelta, timezone, tzinfo
+
+    match = re.fullmatch(r"([0-9]{1,4})([MQywd])", duration[1] or "")
+    if not match:
+        doc.error(duration[0], f"{duration[1]!r}: a calendar window is months (1M, 1Q, 1y) or weeks or days (1w, 7d)")
+        return None
+    count = int(match.group(1))
+    months, seconds = (n * count for n in _CALENDAR_UNITS[match.group(2)])
+    raw = start[1]
+    if isinstance(raw, datetime):  # YAML reads an unquoted `2022-01-01 12:00:00` as a timestamp
+        local = raw.replace(tzinfo=None) if raw.tzinfo is None else None
+    else:
+        try:
+            local = datetime.strptime(str(raw).strip(), "%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            local = None
+    if local is None:
+        doc.error(start[0], f"{str(raw)!r} is not a local date and time like 2022-01-01 00:00:00 (no time zone: "
+                            "give it in timeZone)")
+        return None
+    if months and local.day > 28:
+        doc.error(start[0], f"day {local.day}: a monthly calendar starts on day 1 to 28 (every month has that day)")
+        return None
+    tz: tzinfo
+    if utc_offset is not None:
+        fixed = re.fullmatch(r"([+-])([0-9]{2}):([0-9]{2})", utc_offset[1])
+        if not fixed or int(fixed.group(2)) > 14 or int(fixed.group(3)) > 59:
+            doc.error(utc_offset[0], f"{utc_offset[1]!r} is not a UTC offset like +02:00 or -05:00")
+            return None
+        minutes = (1 if fixed.group(1) == "+" else -1) * (60 * int(fixed.group(2)) + int(fixed.group(3)))
+        name, tz = f"UTC{utc_offset[1]}", timezone(timedelta(minutes=minutes))
+    else:
+        name = zone[1] or "UTC"
+        try:
+            tz = zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            doc.error(zone[0], f"{name!r} is not an IANA time zone (e.g. UTC, Europe/Berlin, America/New_York)")
+            return None
+    at = local.replace(tzinfo=tz)
+    delta = at.utcoffset()
+    offset = int(delta.total_seconds()) if delta is not None else 0
+    offsets = {int(o.total_seconds()) for m in (1, 7) if (o := datetime(local.year, m, 1, tzinfo=tz).utcoffset())}
+    if len(offsets) > 1:
+        doc.warn(zone[0], f"{name} observes daylight saving time, PromQL only UTC: slokit keeps its offset at "
+                          f"startTime (UTC{offset_text(offset)}) all year, so a boundary while the zone is on its "
+                          "other offset falls that much off local time (docs/spec.md, calendar windows)")
+    period = months * CALENDAR_MONTH if months else seconds
+    checked = check_period_seconds(doc, duration[0], min(period, MAX_SECONDS + 1), 0)
+    if not checked:
+        return None
+    return checked, windows.Calendar(months, seconds, int(at.astimezone(UTC).timestamp()), offset, name)
+
+
+def offset_text(seconds: int) -> str:
+    """A UTC offset as slokit/v1's `utc_offset` reads it (-18000 -> "-05:00")."""
+    sign, seconds = ("-" if seconds < 0 else "+"), abs(seconds)
+    return f"{sign}{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"

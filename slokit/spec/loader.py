@@ -12,7 +12,7 @@ from slokit.spec.model import SLO, Spec
 from slokit.spec.source import Doc, read_documents
 
 SPEC_SUFFIXES = (".yml", ".yaml")
-FORMATS = ("slokit/v1", sloth.PROMETHEUS_V1, sloth.CRD_VERSION, pyrra.VERSION, openslo.V1, openslo.V1ALPHA)
+FORMATS = ("slokit/v1", sloth.PROMETHEUS_V1, sloth.CRD_VERSION, pyrra.VERSION, *openslo.VERSIONS)
 Reader = Callable[[Doc], list[SLO]]
 CRDS: dict[str, dict[str, Reader]] = {
     sloth.CRD_VERSION: {sloth.CRD_KIND: sloth.read_crd, tables.ALERT_WINDOWS_KIND: tables.among_specs},
@@ -71,7 +71,7 @@ def load(paths: Iterable[str], with_options: options.Options | None = None) -> S
             slos.extend(sloth.read_prometheus_v1(doc))
         elif kind in CRDS:
             slos.extend(_crd(doc, CRDS[kind]))
-        elif kind is not None and (kind.startswith("openslo/") or isinstance(doc.data, list)):
+        elif kind is not None and (kind.startswith(("openslo/", "openslo.com/")) or isinstance(doc.data, list)):
             open_items.extend(openslo.items(doc))
         elif kind:
             key = "version" if isinstance(doc.data, dict) and "version" in doc.data else "apiVersion"

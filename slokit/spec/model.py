@@ -74,6 +74,8 @@ class Guard:
     severity: str = "ticket"
     for_: str | None = None  # None: a default sized to the window table (see generate/rules.py)
     within: int = 0  # exhaustion only: fire when the budget runs out within this many seconds (0: when spent)
+    name: str | None = None  # the alert's name; None: the SLO's alert name + the guard's suffix (names.py)
+    labels: dict[str, str] = field(default_factory=dict)  # on the alert, beside the SLO's alerting labels
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,10 @@ class Alerting:
     no_data: Guard = field(default_factory=Guard)  # the SLI's total series are gone: never "within budget"
     invalid: Guard = field(default_factory=Guard)  # an error ratio above 1 or below 0: a broken SLI
     exhaustion: Guard = field(default_factory=lambda: Guard(enabled=False))  # opt-in
+
+    def guard_name(self, guard: Guard, suffix: str) -> str:
+        """A guard's alert name: its own (Pyrra's `absentName`), else the SLO's alert name + the suffix."""
+        return guard.name or self.name + suffix
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,9 @@ class SLO:
     group_by: tuple[str, ...] = ()
     # A window table given as data (custom alert windows); None: the Google table scaled to the period.
     window_table: WindowTable | None = None
+    # A calendar-aligned period (OpenSLO `isRolling: false`): the budget starts over at each boundary; `period`
+    # is then its nominal length (a month: 30d), which the window table scales to. None: a rolling period.
+    calendar: windows.Calendar | None = None
     k8s: ObjectMeta | None = None  # read from a Kubernetes object (Sloth's or Pyrra's CRD)
     source: Source | None = field(default=None, compare=False)
 

@@ -13,11 +13,11 @@ from slokit.spec import alertmanager, common, tables
 from slokit.spec import gate as gate_section
 from slokit.spec.model import SLI, SLO, HttpSLI, LatencySLI, Source
 from slokit.spec.source import Doc, Fields, Path
-from slokit.windows import WindowTable
+from slokit.windows import Calendar, WindowTable
 
 # Sections beside the SLOs, at the top or per SLO: silence-group routing, runtime policy, release gate, a
 # custom window table. `policy:` sections name SLOs of any file, so spec.loader reads them once every SLO is known.
-SECTIONS = ("alertmanager", "policy", "gate", "windows")
+SECTIONS = ("alertmanager", "policy", "gate", "windows", "calendar")
 
 
 def read_slokit(doc: Doc) -> list[SLO]:
@@ -40,11 +40,18 @@ def read_slokit(doc: Doc) -> list[SLO]:
         if f.raw("alerting") is not False:
             alerting = common.alerting(doc, f.at("alerting"), f.raw("alerting", {}), ("page", "ticket"), "enabled",
                                        common.alert_name(service, name), guards=True)
+        calendar_path, calendar_value = (f.at("calendar"), f.raw("calendar")) if f.has("calendar") else (
+            top.at("calendar"), top.raw("calendar"))
+        calendar = _calendar(doc, calendar_path, calendar_value) if calendar_value is not None else None
+        if calendar and (f.has("period") or (top.has("period") and not f.has("calendar"))):
+            doc.error(f.at("period") if f.has("period") else top.at("period"),
+                      "give a period or a calendar, not both (a calendar's period is its length)")
         slo = SLO(
             service=service,
             name=name,
             objective=common.check_objective(doc, f.at("objective"), f.num("objective")),
-            period=common.check_period(doc, f.at("period"), f.str("period"), period),
+            period=calendar[0] if calendar else common.check_period(doc, f.at("period"), f.str("period"), period),
+            calendar=calendar[1] if calendar else None,
             sli=_sli(doc, f.at("sli"), f.raw("sli"), service),
             alerting=alerting,
             description=f.str("description", ""),
@@ -64,6 +71,23 @@ def read_slokit(doc: Doc) -> list[SLO]:
             slo = replace(slo, gate=gate_section.read(doc, gate_path, gate, slo))
         slos.append(slo)
     return slos
+
+
+def _calendar(doc: Doc, path: Path, value: object) -> tuple[int, Calendar] | None:
+    """`calendar: {every: 1M, start: "2022-01-01 00:00:00", utc_offset: "-05:00"}` (or `time_zone:` an IANA
+    zone): a calendar-aligned period whose budget starts over at each boundary (read once per SLO, like
+    `windows:`, so a top-level section's problems are reported once)."""
+    scratch = Doc(doc.file, doc.data, doc.marks, [], doc.base)
+    f = Fields(scratch, path, value, ("every", "start", "time_zone", "utc_offset"), required=("every", "start"))
+    found = None
+    if f.ok:
+        if f.has("time_zone") and f.has("utc_offset"):
+            scratch.error(path, "give time_zone or utc_offset, not both")
+        offset = (f.at("utc_offset"), f.str("utc_offset", "")) if f.has("utc_offset") else None
+        found = common.calendar(scratch, (f.at("every"), f.str("every", "")), (f.at("start"), f.raw("start")),
+                                (f.at("time_zone"), f.str("time_zone")), offset)
+    doc.problems.extend(p for p in scratch.problems if p not in doc.problems)
+    return found
 
 
 def _windows(doc: Doc, path: Path, value: object, period: int) -> WindowTable | None:

@@ -8,8 +8,10 @@ when Pyrra's would:
   (1 - histogram_fraction of a native histogram), `bool_gauge` (the share of 0 samples of a 0/1 gauge);
   each metric is a plain selector, and `grouping` splits the SLO into one budget per group (SLO.group_by);
 - windows: Pyrra's table, a fixed burn factor per row (14, 7 page; 2, 1 ticket) over windows that are a
-  fixed share of the period (1h, 6h, 1d, 4d for 28d), rounded to the minute; the `for` of the fastest row
-  of each tier;
+  fixed share of the period (1h, 6h, 1d, 4d for 28d), rounded to the minute, each row with its own `for`
+  (2m, 15m, 1h, 3h for 28d): one alert per row, labelled `long` and `short` as Pyrra's;
+- absent alerts (`alerting.absent`, on by default): the SLO's no-data guard, named `SLOMetricAbsent` (or
+  `absentName`), severity label `critical` (or `severities.absent`), waiting Pyrra's AbsentDuration;
 - identity: the namespace is the service (Pyrra's SLOs are namespaced; none means Kubernetes' "default"),
   metadata.name the SLO; `pyrra.dev/`-prefixed labels and annotations become the rules' labels and the
   alerts' annotations, as Pyrra propagates them.
@@ -22,12 +24,12 @@ from fractions import Fraction
 
 from slokit import names, promql, windows
 from slokit.spec import common, k8s
-from slokit.spec.model import SLO, Alerting, EventsSLI, ObjectMeta, Source, Tier
+from slokit.spec.model import SLO, Alerting, EventsSLI, Guard, ObjectMeta, Source, Tier
 from slokit.spec.source import Doc, Fields, Path
 
 VERSION, KIND = "pyrra.dev/v1alpha1", "ServiceLevelObjective"
 PROPAGATE = "pyrra.dev/"  # Pyrra's slo.PropagationLabelsPrefix
-DEFAULT_ALERT = "ErrorBudgetBurn"
+DEFAULT_ALERT, DEFAULT_ABSENT = "ErrorBudgetBurn", "SLOMetricAbsent"
 _INDICATORS = ("ratio", "latency", "latencyNative", "bool_gauge")
 _DAY = 86400
 # Pyrra's slo.Windows for a 28d period: severity, long, short, `for`, burn factor; other periods scale.
@@ -46,17 +48,26 @@ def _minutes(seconds_at_28d: int, period: int) -> int:
 
 
 def window_table(period: int) -> windows.WindowTable:
-    """Pyrra's windows for a period, as a window table (the factor stays, the budget share follows)."""
-    rows = []
-    for severity, long, short, _for, factor in _WINDOWS_28D:
+    """Pyrra's windows for a period, as a window table (the factor stays, the budget share follows), each row
+    with Pyrra's `for`."""
+    rows: list[windows.Row] = []
+    for severity, long, short, for_, factor in _WINDOWS_28D:
         long_s = _minutes(long, period)
-        rows.append((severity, long_s, _minutes(short, period), factor * long_s / period))
+        rows.append((severity, long_s, _minutes(short, period), factor * long_s / period, _minutes(for_, period)))
     return windows.custom(period, rows)
 
 
-def _for(severity: str, period: int) -> str:
-    fastest = next(row for row in _WINDOWS_28D if row[0] == severity)
-    return promql.format_duration(_minutes(fastest[3], period))
+def absent_for(target: float, period: int) -> int:
+    """Pyrra's AbsentDuration (slo/slo.go): the time its fastest row needs to detect 100% errors, plus that
+    row's `for`, rounded to the minute; in Pyrra's float arithmetic (target as a ratio), so it is its figure."""
+    _, long, _, for_, factor = _WINDOWS_28D[0]
+    detect = int(factor * (1 - target / 100) * float(_minutes(long, period)))  # Go truncates to whole seconds
+    return _minutes_of(detect + _minutes(for_, period))
+
+
+def _minutes_of(seconds: int) -> int:
+    """Go's Duration.Round(time.Minute): halves away from zero."""
+    return math.floor(Fraction(seconds, 60) + Fraction(1, 2)) * 60
 
 
 def read(doc: Doc) -> list[SLO]:
@@ -74,13 +85,14 @@ def read(doc: Doc) -> list[SLO]:
     period = common.check_period(doc, s.at("window"), s.str("window"), names.DEFAULT_PERIOD)
     sli, group_by = _indicator(doc, s.at("indicator"), s.raw("indicator"))
     labels = {k.removeprefix(PROPAGATE): v for k, v in meta.labels.items() if k.startswith(PROPAGATE)}
+    objective = _target(doc, s)
     return [SLO(
         service=service,
         name=name,
-        objective=_target(doc, s),
+        objective=objective,
         period=period,
         sli=sli,
-        alerting=_alerting(doc, s.at("alerting"), s.raw("alerting", {}), meta, period),
+        alerting=_alerting(doc, s.at("alerting"), s.raw("alerting", {}), meta, absent_for(objective, period)),
         description=s.str("description", ""),
         labels=common.check_labels(doc, ("metadata", "labels"), labels),
         group_by=group_by,
@@ -177,23 +189,30 @@ def _selector(doc: Doc, path: Path, text: str | None, needs_le: bool = False) ->
     return text
 
 
-def _alerting(doc: Doc, path: Path, value: object, meta: ObjectMeta, period: int) -> Alerting | None:
+def _alerting(doc: Doc, path: Path, value: object, meta: ObjectMeta, absent_seconds: int) -> Alerting | None:
+    """Pyrra's burn-rate alerts (one per window row, each with the row's `for`) and its absent alert, which
+    is slokit's no-data guard under Pyrra's name, severity label and wait. As in Pyrra, turning the burn rates
+    off (`burnrates: false`, or the deprecated `disabled`) keeps the absent alert."""
     f = Fields(doc, path, value, ("disabled", "burnrates", "absent", "name", "absentName", "severities"))
-    if f.bool("disabled", False) or not f.bool("burnrates", True):
+    burnrates = not f.bool("disabled", False) and f.bool("burnrates", True)
+    absent = f.bool("absent", True)
+    if not burnrates and not absent:
         return None  # recording rules only, as in Pyrra
-    if f.raw("absent") is True or f.has("absentName"):
-        doc.warn(f.at("absent") if f.has("absent") else f.at("absentName"),
-                 "Pyrra's metric-absent alerts have no slokit equivalent here; ignored")
     name = common.check_alert_name(doc, f.at("name"), f.str("name") or DEFAULT_ALERT)
+    absent_name = common.check_alert_name(doc, f.at("absentName"), f.str("absentName") or DEFAULT_ABSENT)
     sev = Fields(doc, f.at("severities"), f.raw("severities", {}),
                  ("absent", "fastBurn", "mediumBurn", "slowBurn", "longTermBurn"))
     for fast, slow in (("fastBurn", "mediumBurn"), ("slowBurn", "longTermBurn")):
         if sev.str(slow) not in (None, sev.str(fast, "critical" if fast == "fastBurn" else "warning")):
             doc.warn(sev.at(slow), f"slokit's alert tiers carry one severity: {fast}'s")
     annotations = {k.removeprefix(PROPAGATE): v for k, v in meta.annotations.items() if k.startswith(PROPAGATE)}
+    no_data = Guard(enabled=absent, severity=names.PAGE, for_=promql.format_duration(absent_seconds),
+                    name=absent_name, labels={"severity": sev.str("absent", "critical")})
     return Alerting(
         name=name,
         annotations=annotations,
-        page=Tier(for_=_for("page", period), labels={"severity": sev.str("fastBurn", "critical")}),
-        ticket=Tier(for_=_for("ticket", period), labels={"severity": sev.str("slowBurn", "warning")}),
+        page=Tier(enabled=burnrates, labels={"severity": sev.str("fastBurn", "critical")}),
+        ticket=Tier(enabled=burnrates, labels={"severity": sev.str("slowBurn", "warning")}),
+        no_data=no_data,
+        invalid=Guard(enabled=burnrates),
     )

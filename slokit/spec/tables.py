@@ -18,10 +18,11 @@ from slokit.spec.model import SLO
 from slokit.spec.source import Doc, Fields, Path, read_documents
 
 ALERT_WINDOWS_VERSION, ALERT_WINDOWS_KIND = "sloth.slok.dev/v1", "AlertWindows"
-Row = tuple[str, int, int, float]  # severity, long seconds, short seconds, budget share
+Row = tuple[str, int, int, float, int | None]  # severity, long and short seconds, budget share, the row's `for`
 
 
-def _row(doc: Doc, path: Path, severity: str, long: float, short: float, share: float, period: int) -> Row | None:
+def _row(doc: Doc, path: Path, severity: str, long: float, short: float, share: float, period: int,
+         for_: int | None = None) -> Row | None:
     """One checked row, or None (with the problem recorded)."""
     if long <= 0 or short <= 0:
         return None  # the duration's own problem is recorded already
@@ -40,7 +41,7 @@ def _row(doc: Doc, path: Path, severity: str, long: float, short: float, share: 
     if long != int(long) or short != int(short):
         doc.error(path, "windows must be whole seconds")
         ok = False
-    return (severity, int(long), int(short), share) if ok else None
+    return (severity, int(long), int(short), share, for_) if ok else None
 
 
 def read_section(doc: Doc, path: Path, value: object, period: int) -> windows.WindowTable | None:
@@ -48,10 +49,11 @@ def read_section(doc: Doc, path: Path, value: object, period: int) -> windows.Wi
 
         windows:
           page:   [{long: 1h, short: 5m, budget_percent: 2}, {long: 6h, short: 30m, budget_percent: 5}]
-          ticket: [{long: 1d, short: 2h, budget_percent: 10}, {long: 3d, short: 6h, factor: 1}]
+          ticket: [{long: 1d, short: 2h, budget_percent: 10}, {long: 3d, short: 6h, factor: 1, for: 1h}]
 
     Each row spends `budget_percent` of the period's budget within `long`, or burns `factor` times the
-    budget (one of the two). Both tiers need at least one row."""
+    budget (one of the two); a row's `for` is its alert's (Pyrra's rows each wait their own). Both tiers need
+    at least one row."""
     f = Fields(doc, path, value, names.SEVERITIES, required=names.SEVERITIES)
     rows: list[Row] = []
     for severity in names.SEVERITIES:
@@ -60,7 +62,7 @@ def read_section(doc: Doc, path: Path, value: object, period: int) -> windows.Wi
             doc.error(f.at(severity), "needs at least one window row")
         for i, item in enumerate(items):
             at = f.at(severity) + (i,)
-            r = Fields(doc, at, item, ("long", "short", "budget_percent", "factor"), required=("long", "short"))
+            r = Fields(doc, at, item, ("long", "short", "budget_percent", "factor", "for"), required=("long", "short"))
             if not r.ok:
                 continue
             long = doc.duration(r.at("long"), r.raw("long"), -1.0, minimum=1)
@@ -77,7 +79,8 @@ def read_section(doc: Doc, path: Path, value: object, period: int) -> windows.Wi
                 share = factor * long / period
             else:
                 share = r.num("budget_percent", 0.0) / 100
-            row = _row(doc, at, severity, long, short, share, period)
+            for_ = int(doc.duration(r.at("for"), r.raw("for"), 0, minimum=1)) if r.has("for") else None
+            row = _row(doc, at, severity, long, short, share, period, for_)
             if row:
                 rows.append(row)
     if doc.errors or not rows:
