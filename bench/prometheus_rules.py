@@ -388,6 +388,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write the results as JSON")
     parser.add_argument("--write", type=Path, help="markdown file whose section to replace")
     parser.add_argument("--keep", type=Path, help="copy each size's work dir (data, rules, logs) here")
+    parser.add_argument("--report-from", type=Path, nargs="+", metavar="JSON",
+                        help="no run: the report of earlier --json files (say one per size, run side by side)")
     args = parser.parse_args()
     # stopped with SIGTERM (or SIGINT, which a background job ignores): unwind, so Prometheus is stopped
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -397,12 +399,20 @@ def main() -> None:
     def progress(message: str) -> None:
         print(f"[{time.monotonic() - started:6.0f} s] {message}", file=sys.stderr, flush=True)
 
-    before = machine()
-    results = [run(Options(n, cycles, alone, args.quick, args.keep), progress) for n in sizes]
-    section = report(results, before, os.getloadavg())
+    if args.report_from:
+        runs = [json.loads(path.read_text()) for path in args.report_from]
+        results = sorted((r for doc in runs for r in doc["results"]), key=lambda r: r["slos"])
+        before = {**runs[0]["machine"], "load": max((doc["machine"]["load"] for doc in runs), key=lambda x: x[0])}
+        after = max((doc.get("load_after", doc["machine"]["load"]) for doc in runs), key=lambda x: x[0])
+    else:
+        before = machine()
+        results = [run(Options(n, cycles, alone, args.quick, args.keep), progress) for n in sizes]
+        after = os.getloadavg()
+    section = report(results, before, after)
     print(section)
     if args.json:
-        args.json.write_text(json.dumps({"machine": before, "results": results}, indent=1, default=str))
+        args.json.write_text(json.dumps({"machine": before, "load_after": after, "results": results}, indent=1,
+                                        default=str))
     if args.write:
         write_section(args.write, section)
 

@@ -158,9 +158,9 @@ def outputs(server: Prometheus, rules: list[Rule], set_labels: dict[str, str]) -
         pattern = "|".join(re.escape(n) for n in sorted(expected))
         found = {r["metric"]["__name__"]: int(float(r["value"][1]))
                  for r in server.query(f'count by (__name__) ({{__name__=~"{pattern}",{label}!=""}})')}
-        for rule in sorted(n for n, c in expected.items() if found.get(n, 0) < c):  # sparse: one sample per tile
-            answer = server.query(f'count(last_over_time({rule}{{{label}!=""}}[{SPARSE_LOOKBACK}]))')
-            found[rule] = int(float(answer[0]["value"][1])) if answer else 0
+        for sparse in sorted(n for n, c in expected.items() if found.get(n, 0) < c):  # one sample per tile
+            answer = server.query(f'count(last_over_time({sparse}{{{label}!=""}}[{SPARSE_LOOKBACK}]))')
+            found[sparse] = int(float(answer[0]["value"][1])) if answer else 0
         out[name] = {"expected": expected, "found": found,
                      "missing": {n: c - found.get(n, 0) for n, c in expected.items() if found.get(n, 0) < c}}
     return out
