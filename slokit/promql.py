@@ -5,6 +5,7 @@ Every value from a spec that reaches PromQL goes through this module, so escapin
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -54,6 +55,7 @@ def format_duration(seconds: int) -> str:
     return "".join(parts)
 
 
+@functools.lru_cache(maxsize=4096)  # a few label names, checked for every selector of every rule
 def is_label_name(name: str) -> bool:
     return bool(_LABEL_NAME_RE.fullmatch(name)) and not name.startswith("__")
 
@@ -62,6 +64,7 @@ def is_metric_name(name: str) -> bool:
     return bool(_METRIC_NAME_RE.fullmatch(name))
 
 
+@functools.lru_cache(maxsize=8192)  # label values repeat across the rules of an SLO (a third of generate's time)
 def quote(value: str) -> str:
     """A PromQL string literal. PromQL strings follow Go's escaping, which JSON's is a subset of."""
     return json.dumps(str(value), ensure_ascii=False)
