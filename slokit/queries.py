@@ -51,6 +51,23 @@ def all_recorded_ratios(services: list[str] | None = None, slo: SLO | None = Non
     return "{" + f"__name__=~{pattern}, {names.SERVICE}=~{promql.quote(alternatives)}" + "}"
 
 
+def console_series(services: list[str]) -> str:
+    """Everything `slokit serve` lists, for every SLO of some services, in one instant query: each window's
+    and the period's recorded error ratio, the budget remaining and the alerts (pending or firing)."""
+    wanted = "|".join(promql.regex_escape(n) for n in (names.BUDGET_REMAINING, names.ALERTS))
+    pattern = promql.quote(promql.regex_escape(names.SLI_RECORD) + ".+|" + wanted)
+    alternatives = "|".join(promql.regex_escape(s) for s in sorted(set(services)))
+    return "{" + f"__name__=~{pattern}, {names.SERVICE}=~{promql.quote(alternatives)}" + "}"
+
+
+def console_history(slo: SLO, window: str) -> str:
+    """What an SLO's detail page charts, in one range query: the budget remaining and the error ratio over
+    `window` (a window of its table)."""
+    pattern = promql.quote("|".join(promql.regex_escape(n) for n in (names.BUDGET_REMAINING,
+                                                                     names.sli_record(window))))
+    return "{__name__=~" + pattern + "," + slo_selector(slo)[1:]
+
+
 def recorded_rate(slo: SLO, series: str, window: str) -> str:
     """One SLO's recorded event rate (names.SLI_BAD or names.SLI_TOTAL) over a window of its table."""
     return f"{series}{window}{slo_selector(slo)}"

@@ -1,0 +1,61 @@
+"""`slokit serve`: the SLO console over Prometheus, as a small web server."""
+
+from __future__ import annotations
+
+import click
+
+from slokit.cli.common import read_specs
+
+
+@click.command()
+@click.argument("specs", nargs=-1, required=True, type=click.Path())
+@click.option("--prometheus", "prometheus_url", required=True,
+              help="A Prometheus-compatible API evaluating the rules `slokit generate` wrote.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option("--alertmanager", "alertmanager_url", help="Alertmanager to link alerts to (its UI).")
+@click.option("--prometheus-link", help="Prometheus as people's browsers reach it, for the 'run it' links "
+                                         "(default: the --prometheus URL without credentials).")
+@click.option("--cache", "ttl", type=click.FloatRange(0.5, 600),
+              help="Seconds an answer is reused (default: the rules' evaluation step, at most 15s).")
+@click.option("--timeout", default=3.0, show_default=True, type=click.FloatRange(0.1, 60),
+              help="Seconds per Prometheus query, in all.")
+@click.option("--team-label", default="team", show_default=True, help="The SLO label the team filter reads.")
+def serve(specs: tuple[str, ...], prometheus_url: str, host: str, port: int, alertmanager_url: str | None,
+          prometheus_link: str | None, ttl: float | None, timeout: float, team_label: str) -> None:
+    """Serve an SLO console: every SLO's budget, burn per alert window and alerts, read from Prometheus.
+
+    A list of SLOs (filter by service, team or "burning now"; worst first), a page per SLO with its
+    budget burn-down and SLI charts, its alert conditions in words and PromQL, and its groups, and the
+    same as JSON under /api/slos. Read-only; set SLOKIT_SERVE_TOKEN (bearer) or SLOKIT_SERVE_USER and
+    SLOKIT_SERVE_PASSWORD (basic) to require credentials. When Prometheus is down or slow, the pages
+    show the last good data with its age.
+
+    \b
+    Examples:
+      slokit serve slos/ --prometheus http://127.0.0.1:9090
+      slokit serve slos/ --prometheus http://prometheus:9090 --host 0.0.0.0 --port 8080
+    """
+    from slokit.http import http_url, redact
+    from slokit.serve import Auth, Console, ConsoleApp, Prometheus, make_console_server
+
+    slos = read_specs(specs).slos
+    auth = Auth.from_env()
+    every = ttl if ttl is not None else float(min(15, min(slo.table.step for slo in slos)))
+    prom = Prometheus(http_url(prometheus_url, "--prometheus"), timeout, link=prometheus_link)
+    if alertmanager_url:
+        http_url(alertmanager_url, "--alertmanager")
+    console = Console(tuple(slos), prom, every, team_label, alertmanager=redact(alertmanager_url or "") or None)
+    try:
+        server = make_console_server(ConsoleApp(console, auth), host, port)
+    except OSError as exc:
+        raise click.UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    bound = server.server_address[1]
+    click.echo(f"slokit serve: {len(slos)} SLOs from {prom.where} on http://{host}:{bound}/ "
+               f"(answers cached {every:g}s{', auth required' if auth.required else ''}); Ctrl-C stops", err=True)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
