@@ -265,11 +265,14 @@ class Console:
             key = _group_key(slo, series.labels)
             line = lines.setdefault(key, {"labels": dict(zip(slo.group_by, key, strict=True)), "budget": [],
                                           "sli": []})
-            metric = series.labels.get("__name__", "")
-            if metric == names.BUDGET_REMAINING:
-                line["budget"] = [[t, v] for t, v in series.points if math.isfinite(v)]
+            # Several series of one group (a recording rule moved, replicas behind Thanos) are one line.
+            if series.labels.get("__name__", "") == names.BUDGET_REMAINING:
+                line["budget"] += [[t, v] for t, v in series.points if math.isfinite(v)]
             else:
-                line["sli"] = [[t, (1 - v) * 100] for t, v in series.points if 0 <= v <= 1]
+                line["sli"] += [[t, (1 - v) * 100] for t, v in series.points if 0 <= v <= 1]
+        for line in lines.values():
+            for kind in ("budget", "sli"):
+                line[kind] = [[t, v] for t, v in dict(sorted((t, v) for t, v in line[kind])).items()]
         return {"start": start, "end": end, "step": step, "window": window,
                 "series": [lines[k] for k in sorted(lines)]}
 

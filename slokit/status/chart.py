@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 
+from slokit.promql import format_duration
+
 COLOURS = ("#2f6fd0", "#d0552f", "#7a4fc2", "#2f9d6a", "#b7791f", "#5b6570")
 # Tick spacings for the time axis (seconds), smallest first: the first that gives at most MAX_TICKS wins.
 TIME_STEPS = (1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 3 * 3600, 6 * 3600, 12 * 3600, 86400,
@@ -56,6 +58,7 @@ class Frame:
     low: float
     high: float
     unit: Callable[[float], str] = field(default=lambda v: f"{v:g}")
+    origin: float | None = None  # set: the time axis reads "t+90s" from this moment instead of UTC clock time
 
 
 def nice_step(span: float, ticks: int = 5) -> float:
@@ -73,11 +76,12 @@ def value_ticks(low: float, high: float) -> list[float]:
     return [round(first + i * step, 10) for i in range(int((high - first) / step + 1e-9) + 1)]
 
 
-def time_ticks(start: float, end: float) -> tuple[list[float], str]:
-    """Tick times on round UTC boundaries and their strftime format (clock time within two days, else date)."""
+def time_ticks(start: float, end: float, origin: float = 0.0) -> tuple[list[float], str]:
+    """Tick times on round boundaries (UTC, or from `origin`) and their strftime format (clock time within two
+    days, else the date)."""
     span = max(end - start, 1.0)
     step = next((s for s in TIME_STEPS if span / s <= MAX_TICKS), TIME_STEPS[-1])
-    first = math.ceil(start / step) * step
+    first = origin + math.ceil((start - origin) / step) * step
     ticks = [float(first + i * step) for i in range(int((end - first) // step) + 1)]
     fmt = "%H:%M:%S" if step < 60 else "%H:%M" if span <= 2 * 86400 else "%b %d"
     return ticks, fmt
@@ -103,19 +107,23 @@ def line_chart(name: str, frame: Frame, lines: Sequence[Line], refs: Sequence[Re
         return top + plot_h - (min(max(v, frame.low), frame.high) - frame.low) / span_v * plot_h
 
     out = [f'<svg class="chart" data-chart="{escape(name)}" xmlns="http://www.w3.org/2000/svg" width="{width}" '
-           f'height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(name)} chart">',
+           f'height="{height}" viewBox="0 0 {width} {height}" style="max-width:100%;height:auto" role="img" '
+           f'aria-label="{escape(name)} chart">',
            f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#fff" stroke="#d5d9de"/>']
     out.append('<g class="axis y">')
     for v in value_ticks(frame.low, frame.high):
         out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#eef0f2"/>'
                    f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{escape(frame.unit(v))}</text>')
     out.append('</g><g class="axis x">')
-    ticks, fmt = time_ticks(frame.start, frame.end)
+    ticks, fmt = time_ticks(frame.start, frame.end, frame.origin or 0.0)
     for t in ticks:
+        since = round(t - (frame.origin or 0.0))
+        label = time_label(t, fmt) if frame.origin is None else f"t+{format_duration(since) if since > 0 else '0s'}"
         out.append(f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top + plot_h}" y2="{top + plot_h + 4}" '
                    f'stroke="#5b6570"/><text x="{x(t):.1f}" y="{height - 10}" text-anchor="middle">'
-                   f'{escape(time_label(t, fmt))}</text>')
-    out.append(f'<text x="{left + plot_w}" y="{height - 1}" text-anchor="end" class="unit">UTC</text></g>')
+                   f'{escape(label)}</text>')
+    unit = "UTC" if frame.origin is None else "since start"
+    out.append(f'<text x="{left + plot_w}" y="{height - 1}" text-anchor="end" class="unit">{unit}</text></g>')
     for ref in refs:
         if frame.low <= ref.value <= frame.high:
             above = y(ref.value) - 4 if y(ref.value) - 4 > top + 10 else y(ref.value) + 13
@@ -124,14 +132,16 @@ def line_chart(name: str, frame: Frame, lines: Sequence[Line], refs: Sequence[Re
                        f'<text x="{left + 4}" y="{above:.1f}" style="fill:{ref.colour}">{escape(ref.label)}</text></g>')
     for mark in marks:
         if frame.start <= mark.time <= frame.end:
-            out.append(f'<line class="mark" x1="{x(mark.time):.1f}" x2="{x(mark.time):.1f}" y1="{top}" '
+            out.append(f'<line class="transition" x1="{x(mark.time):.1f}" x2="{x(mark.time):.1f}" y1="{top}" '
                        f'y2="{top + plot_h}" stroke="{mark.colour}"><title>{escape(mark.label)}</title></line>')
     for i, line in enumerate(lines):
         colour = line.colour or COLOURS[i % len(COLOURS)]
-        path = _path(line.points, x, y)
+        path, dots = _path(line.points, x, y)
         if path:
-            out.append(f'<path class="line" d="{path}" fill="none" stroke="{colour}" stroke-width="2.2" '
-                       f'stroke-linecap="round" stroke-linejoin="round"><title>{escape(line.label)}</title></path>')
+            out.append(f'<path class="line" d="{path}" fill="none" stroke="{colour}" stroke-width="2" '
+                       f'stroke-linejoin="round"><title>{escape(line.label)}</title></path>')
+        out.extend(f'<circle class="dot" cx="{cx:.1f}" cy="{cy:.1f}" r="3" fill="{colour}"><title>'
+                   f'{escape(line.label)}</title></circle>' for cx, cy in dots)
     legend_y = top + 4
     for i, line in enumerate(lines[:8]):
         colour = line.colour or COLOURS[i % len(COLOURS)]
@@ -148,14 +158,15 @@ def _short(label: str, limit: int = 14) -> str:
 
 
 def _path(points: Sequence[tuple[float, float | None]], x: Callable[[float], float],
-          y: Callable[[float], float]) -> str:
-    """SVG path data: a new segment (M) after every gap, so missing data is not drawn over."""
-    parts, pen_down = [], False
+          y: Callable[[float], float]) -> tuple[str, list[tuple[float, float]]]:
+    """SVG path data with a new segment (M) after every gap, so missing data is not drawn over; and the
+    points that stand alone (between gaps, or a series' only sample), drawn as dots."""
+    segments: list[list[tuple[float, float]]] = [[]]
     for t, v in points:
         if v is None or not math.isfinite(v):
-            pen_down = False
+            if segments[-1]:
+                segments.append([])
             continue
-        # a point alone (the first sample, or one between gaps) is drawn as a dot: a zero-length round-capped line
-        parts.append(f'L{x(t):.1f},{y(v):.1f}' if pen_down else f'M{x(t):.1f},{y(v):.1f} h0.01')
-        pen_down = True
-    return " ".join(parts)
+        segments[-1].append((x(t), y(v)))
+    path = " ".join("M" + " L".join(f"{px:.1f},{py:.1f}" for px, py in s) for s in segments if len(s) > 1)
+    return path, [s[0] for s in segments if len(s) == 1]
