@@ -17,7 +17,7 @@ SLIs are the user's own PromQL, used as written with the window filled in.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -60,12 +60,17 @@ def console_series(services: list[str]) -> str:
     return "{" + f"__name__=~{pattern}, {names.SERVICE}=~{promql.quote(alternatives)}" + "}"
 
 
-def console_history(slo: SLO, window: str) -> str:
+def console_history(slo: SLO, window: str, targets: Sequence[str] = ()) -> str:
     """What an SLO's detail page charts, in one range query: the budget remaining and the error ratio over
-    `window` (a window of its table)."""
+    `window` (a window of its table), and the runtime's transition counters of `targets` (the breakers and
+    switches its policy acts on, "breaker:payments"), whose steps mark the runtime's decisions."""
     pattern = promql.quote("|".join(promql.regex_escape(n) for n in (names.BUDGET_REMAINING,
                                                                      names.sli_record(window))))
-    return "{__name__=~" + pattern + "," + slo_selector(slo)[1:]
+    query = "{__name__=~" + pattern + "," + slo_selector(slo)[1:]
+    if not targets:
+        return query
+    alternatives = "|".join(promql.regex_escape(t) for t in sorted(set(targets)))
+    return f"{query} or {names.DECISION_TRANSITIONS}{{target=~{promql.quote(alternatives)}}}"
 
 
 def recorded_rate(slo: SLO, series: str, window: str) -> str:

@@ -185,3 +185,17 @@ def test_the_command_needs_specs_and_a_prometheus_url(spec: Path) -> None:
     assert CliRunner().invoke(main, ["serve", str(spec)]).exit_code == 2
     bad = CliRunner().invoke(main, ["serve", str(spec), "--prometheus", "ftp://x"])
     assert bad.exit_code == 2 and "http://" in bad.output
+
+
+def test_a_transition_counter_becomes_a_mark_at_each_step_it_went_up() -> None:
+    from slokit.promapi import Series
+    from slokit.serve.console import transitions
+
+    labels = {"__name__": names.DECISION_TRANSITIONS, "target": "breaker:payments", "from_state": "closed",
+              "to_state": "open"}
+    # created at its first transition (t=200: counts from 0), twice more at t=400, a restart (reset) at t=600
+    series = Series(labels, ((200.0, 1.0), (300.0, 1.0), (400.0, 3.0), (500.0, 3.0), (600.0, 1.0)))
+    assert [(m["time"], m["count"]) for m in transitions(series, since=150.0)] == [(200, 1), (400, 2), (600, 1)]
+    assert transitions(series, since=100.0 + 200)[0]["time"] == 400  # there before the range: not a new transition
+    assert transitions(series, since=150.0)[0] == {"time": 200.0, "target": "breaker:payments", "from": "closed",
+                                                   "to": "open", "count": 1}

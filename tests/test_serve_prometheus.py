@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -251,3 +252,46 @@ def test_with_prometheus_stopped_the_pages_say_so_and_keep_the_last_data(stack: 
     assert "Prometheus is not answering." in dom and "Showing the last good data, read" in dom
     assert 'data-chart="budget"' in dom  # the charts of the last good history stay
     chromium(stack.console + "/", "--window-size=1280,900", f"--screenshot={ARTIFACTS / 'serve-prometheus-down.png'}")
+
+
+def test_the_runtimes_decisions_are_marks_on_the_slos_charts(tmp_path: Path) -> None:
+    """`slokit demo --serve` exports its breaker and switch transitions; a Prometheus scraping it lets the
+    console mark them on the charts of the SLO whose policy rule acts on them."""
+    demo_spec = ROOT / "slokit" / "demo" / "demo.yml"
+    files, _ = generate(load([str(demo_spec)]))
+    port = free_port()
+    demo = subprocess.Popen([sys.executable, "-m", "slokit", "demo", "--speed", "3", "--port", str(port), "--serve"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
+    server = None
+    try:
+        wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/metrics", timeout=1).ok, 15, "slokit demo", demo)
+        from tests.instrument_helpers import prometheus_scraping
+
+        with prometheus_scraping(require("prometheus"), tmp_path, files["rules/checkout.yml"],
+                                 f"127.0.0.1:{port}") as prom:
+            opened = 'slokit_decision_transitions_total{target="breaker:payments",to_state="open"}'
+            wait_until(lambda: bool(query(prom, opened)), 60, "the breaker's opening scraped by Prometheus")
+            spec = load([str(demo_spec)])
+            console = Console(spec.slos, Prometheus(prom, timeout=3), ttl=1, policy=spec.policy)
+            assert console.targets(spec.slos[0]) == ("breaker:payments", "switch:recommendations")
+            server, _ = serve_in_thread(ConsoleApp(console))
+            url = f"http://127.0.0.1:{server.server_address[1]}"
+
+            def moves() -> set[tuple[str, str, str]]:
+                detail = api(url, "/api/slos/checkout-availability")
+                return {(m["target"], m["from"], m["to"]) for m in detail["history"]["transitions"]}
+
+            wanted = {("breaker:payments", "closed", "open"), ("switch:recommendations", "on", "off")}
+            wait_until(lambda: wanted <= moves(), 20, "the console's history with the transitions")
+            page = requests.get(url + "/slo/checkout-availability", timeout=10).text
+            assert page.count('<line class="transition"') >= 2 * len(wanted)  # on both charts
+            assert "breaker:payments: closed → open" in page and "the runtime's decisions" in page
+            ARTIFACTS.mkdir(exist_ok=True)
+            chromium(url + "/slo/checkout-availability", "--window-size=1280,900",
+                     f"--screenshot={ARTIFACTS / 'serve-decisions.png'}")
+            latency = api(url, "/api/slos/checkout-latency")  # no policy rule on it: no marks
+            assert latency["history"]["transitions"] == []
+    finally:
+        if server is not None:
+            server.shutdown()
+        stop(demo)

@@ -39,13 +39,15 @@ def serve(specs: tuple[str, ...], prometheus_url: str, host: str, port: int, ale
     from slokit.http import http_url, redact
     from slokit.serve import Auth, Console, ConsoleApp, Prometheus, make_console_server
 
-    slos = read_specs(specs).slos
+    spec = read_specs(specs)
+    slos = spec.slos
     auth = Auth.from_env()
     every = ttl if ttl is not None else float(min(15, min(slo.table.step for slo in slos)))
     prom = Prometheus(http_url(prometheus_url, "--prometheus"), timeout, link=prometheus_link)
     if alertmanager_url:
         http_url(alertmanager_url, "--alertmanager")
-    console = Console(tuple(slos), prom, every, team_label, alertmanager=redact(alertmanager_url or "") or None)
+    console = Console(tuple(slos), prom, every, team_label, alertmanager=redact(alertmanager_url or "") or None,
+                      policy=spec.policy)
     try:
         server = make_console_server(ConsoleApp(console, auth), host, port)
     except OSError as exc:

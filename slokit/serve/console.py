@@ -30,6 +30,7 @@ from slokit.generate.rules import alert_expr
 from slokit.http import new_session, redact
 from slokit.promapi import QueryError, Sample, Series, instant_query, range_query
 from slokit.spec.model import SLO
+from slokit.spec.policy import Policy
 from slokit.status.board import TIERS, slo_row
 
 log = logging.getLogger(__name__)
@@ -192,6 +193,7 @@ class Console:
     ttl: float
     team_label: str = "team"
     alertmanager: str | None = None  # Alertmanager's UI as people reach it: alerts link there
+    policy: Policy | None = None  # the degrade policy: its breakers and switches mark the SLO's charts
     clock: Callable[[], float] = time.time
     cache: Cache[Any] = field(init=False)
     by_id: dict[str, SLO] = field(init=False)
@@ -255,13 +257,22 @@ class Console:
         window = next((w for w in table.windows if w.seconds >= step), table.windows[-1])
         return step, window.name
 
+    def targets(self, slo: SLO) -> tuple[str, ...]:
+        """The breakers and switches the policy's rules on this SLO act on ("breaker:payments")."""
+        rules = self.policy.rules if self.policy else ()
+        return tuple(sorted({t for rule in rules if rule.slo == slo.key for t in rule.targets}))
+
     def _read_history(self, slo: SLO) -> dict[str, Any]:
         step, window = self.history_window(slo)
-        end = self.clock()
+        end = float(math.floor(self.clock()))  # whole seconds: the points Prometheus answers fall inside [start, end]
         start = end - slo.table.period.seconds
-        answer = self.prometheus.range(queries.console_history(slo, window), start, end, step)
+        answer = self.prometheus.range(queries.console_history(slo, window, self.targets(slo)), start, end, step)
         lines: dict[tuple[str, ...], dict[str, Any]] = {}
+        marks: list[dict[str, Any]] = []
         for series in answer:
+            if series.labels.get("__name__") == names.DECISION_TRANSITIONS:
+                marks += transitions(series, start + step)
+                continue
             key = _group_key(slo, series.labels)
             line = lines.setdefault(key, {"labels": dict(zip(slo.group_by, key, strict=True)), "budget": [],
                                           "sli": []})
@@ -274,7 +285,8 @@ class Console:
             for kind in ("budget", "sli"):
                 line[kind] = [[t, v] for t, v in dict(sorted((t, v) for t, v in line[kind])).items()]
         return {"start": start, "end": end, "step": step, "window": window,
-                "series": [lines[k] for k in sorted(lines)]}
+                "series": [lines[k] for k in sorted(lines)],
+                "transitions": sorted(marks, key=lambda m: (m["time"], m["target"], m["to"]))}
 
     def alert_rules(self, slo: SLO) -> list[dict[str, Any]]:
         """The generated burn-rate alerts in words and PromQL (the expression `slokit generate` writes),
@@ -294,6 +306,26 @@ class Console:
             out.append({"severity": severity, "alert": slo.alerting.name, "for": tier.for_,
                         "words": words, "promql": expr, "link": graph_link(self.prometheus.link, expr)})
         return out
+
+
+def transitions(series: Series, since: float) -> list[dict[str, Any]]:
+    """The steps at which a transition counter (target, from_state, to_state) went up: the runtime's decisions,
+    at the chart's resolution. A counter that first appears within the range (`since` or later) counts from
+    0, as a labelled child is created at its first transition; a reset counts its new value."""
+    labels, out = series.labels, []
+    previous: float | None = None
+    for moment, value in series.points:
+        if not math.isfinite(value):
+            continue
+        if previous is None:
+            grown = value if moment >= since else 0.0
+        else:
+            grown = value - previous if value >= previous else value
+        previous = value
+        if grown > 0:
+            out.append({"time": moment, "target": labels.get("target", ""), "from": labels.get("from_state", ""),
+                        "to": labels.get("to_state", ""), "count": round(grown)})
+    return out
 
 
 def alertmanager_link(base: str, slo: SLO) -> str:

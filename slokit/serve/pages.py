@@ -17,7 +17,8 @@ from urllib.parse import quote, urlencode
 from slokit.serve.console import Console, View, alertmanager_link, sort_key
 from slokit.spec.model import SLO
 from slokit.status.board import exhaustion_text
-from slokit.status.chart import Frame, Line, Ref, line_chart
+from slokit.status.chart import Frame, Line, Mark, Ref, line_chart
+from slokit.status.page import TRANSITION_COLOURS
 from slokit.status.style import CSS
 
 SORTS = {"worst": "worst first", "service": "service", "budget": "budget left", "burn": "fastest burn",
@@ -188,20 +189,30 @@ def _charts(slo: SLO, history: dict[str, Any] | None) -> str:
                     for s in series if s["budget"]]
     low = min([v for line in budget_lines for _, v in line.points if v is not None] + [0.0])
     low = max(math.floor(low / 10) * 10, -1000.0)  # a budget overspent 10x still fits; beyond that it is clipped
+    marks = [Mark(m["time"], _transition(m), TRANSITION_COLOURS.get(m["to"], "#13622e"))
+             for m in history.get("transitions", ())]
     budget = line_chart("budget", Frame(low=low, high=100.0, unit=lambda v: f"{v:g}%", **frame_args), budget_lines,
-                        [Ref(0.0, "spent")], width=960, height=240)
+                        [Ref(0.0, "spent")], marks, width=960, height=240)
     sli_lines = [Line(_group_label(s["labels"]) or f'SLI {history["window"]}', s["sli"]) for s in series if s["sli"]]
     worst = min([v for line in sli_lines for _, v in line.points if v is not None] + [slo.objective])
     room = 100 - worst
     bottom = max(0.0, 100 - room * 1.25) if room > 0 else slo.objective - 1
     sli = line_chart("sli", Frame(low=bottom, high=100.0, unit=lambda v: f"{v:.4g}%", **frame_args), sli_lines,
-                     [Ref(slo.objective, f"objective {slo.objective:g}%", "#13622e")], width=960, height=240)
+                     [Ref(slo.objective, f"objective {slo.objective:g}%", "#13622e")], marks, width=960, height=240)
     empty = "" if budget_lines or sli_lines else '<p class="why">Prometheus has no history of this SLO yet.</p>'
     step = exhaustion_text(history["step"])
+    marked = (f"; the runtime's decisions ({len(marks)}) as vertical lines: red degraded, amber probing or "
+              "ramping, green back" if marks else "")
     return (f'{empty}<figure>{budget}<figcaption>Error budget left over the {e(slo.table.period.name)} period '
-            f'(burn-down; 0% = spent), one point every {e(step)}.</figcaption></figure>'
+            f'(burn-down; 0% = spent), one point every {e(step)}{marked}.</figcaption></figure>'
             f'<figure>{sli}<figcaption>SLI over {e(history["window"])} windows against the objective '
             f'({slo.objective:g}%).</figcaption></figure>')
+
+
+def _transition(mark: Mapping[str, Any]) -> str:
+    times = f' ({mark["count"]} times in this step)' if mark["count"] > 1 else ""
+    stamp = time.strftime("%b %d %H:%M UTC", time.gmtime(mark["time"]))
+    return f'{stamp} {mark["target"]}: {mark["from"]} → {mark["to"]}{times}'
 
 
 def _group_label(labels: Mapping[str, str]) -> str:
