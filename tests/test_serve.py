@@ -199,3 +199,14 @@ def test_a_transition_counter_becomes_a_mark_at_each_step_it_went_up() -> None:
     assert transitions(series, since=100.0 + 200)[0]["time"] == 400  # there before the range: not a new transition
     assert transitions(series, since=150.0)[0] == {"time": 200.0, "target": "breaker:payments", "from": "closed",
                                                    "to": "open", "count": 1}
+
+
+def test_a_ratio_no_rule_writes_makes_its_slo_unknown_not_a_figure(spec: Path) -> None:
+    from slokit.promapi import Sample
+
+    console = Console(load([str(spec)]).slos, Prometheus("http://127.0.0.1:1"), ttl=60)
+    answer = [Sample(labels, float(value)) for labels, value in (ratio("checkout", "10s", "-0.5"),
+                                                                 ratio("checkout", "2m", "0.2"))]
+    checkout = next(r for r in console.rows(answer) if r["name"] == "checkout")
+    assert checkout["state"] == "unknown" and checkout["invalid"] == ["10s: -0.5"]
+    assert all(w["burn"] is None for w in checkout["windows"])

@@ -31,7 +31,7 @@ from slokit.http import new_session, redact
 from slokit.promapi import QueryError, Sample, Series, instant_query, range_query
 from slokit.spec.model import SLO
 from slokit.spec.policy import Policy
-from slokit.status.board import TIERS, slo_row
+from slokit.status.board import TIERS, recorded_burn, slo_row
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -153,22 +153,13 @@ def _split(slos: Mapping[tuple[str, str], SLO], answer: Sequence[Sample]) -> dic
 
 
 def _group_row(slo: SLO, ratios: Mapping[str, float] | None, budget: float | None) -> dict[str, Any]:
-    """slo_row for one group, plus its SLI over the period. As in the runtime and the alerts, a NaN ratio
-    (no traffic) is no burn; a negative or infinite one is no figure a rule writes: the group is invalid."""
-    seconds = {w.name: w.seconds for w in slo.table.windows}
-    burn: dict[int, float] = {}
-    invalid = []
-    for window, ratio in (ratios or {}).items():
-        if math.isnan(ratio):
-            continue
-        if not 0 <= ratio < math.inf:
-            invalid.append(f"{window}: {ratio:g}")
-        elif window in seconds:
-            burn[seconds[window]] = ratio / slo.error_budget
+    """slo_row for one group, plus its SLI over the period and the windows whose ratio no rule writes (the
+    group then reads "unknown" rather than a figure built on them)."""
+    burn, invalid = recorded_burn(slo, ratios or {})
     row = slo_row(slo, burn if burn and not invalid else None, budget)
     period = (ratios or {}).get(slo.table.period.name)
     row["sli_period"] = None if period is None or not 0 <= period <= 1 else round((1 - period) * 100, 6)
-    row["invalid"] = invalid
+    row["invalid"] = [f"{window}: {ratio:g}" for window, ratio in invalid]
     return row
 
 
