@@ -106,7 +106,8 @@ def test_a_page_load_is_one_query_for_every_slo_and_answers_are_cached(spec: Pat
     assert checkout["state"] == "page" and checkout["budget_remaining"] == -0.5
     burn = {w["window"]: w["burn"] for w in checkout["windows"]}
     assert burn["10s"] == burn["2m"] == 20.0 and burn["1m"] == 0.0  # a window without a figure is not burning
-    assert checkout["alerts"] == [{"name": "ShopCheckout", "state": "firing", "severity": "page", "group": ""}]
+    assert checkout["alerts"] == [{"name": "ShopCheckout", "state": "firing", "severity": "page", "group": "",
+                                                      "labels": {}}]
     assert search["state"] == "unknown" and search["budget_remaining"] is None  # NaN: no traffic, no figure
 
 
@@ -210,3 +211,80 @@ def test_a_ratio_no_rule_writes_makes_its_slo_unknown_not_a_figure(spec: Path) -
     checkout = next(r for r in console.rows(answer) if r["name"] == "checkout")
     assert checkout["state"] == "unknown" and checkout["invalid"] == ["10s: -0.5"]
     assert all(w["burn"] is None for w in checkout["windows"])
+
+
+def test_the_command_serves_the_console_and_sends_prometheus_its_credentials(spec: Path, tmp_path: Path,
+                                                                             prometheus: faults.FaultServer) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    from tests.instrument_helpers import free_port, output, stop, wait_until
+
+    port = free_port()
+    env = {**os.environ, "PROM_AUTH": "Bearer prom-s3cret", "SLOKIT_SERVE_TOKEN": "page-s3cret"}
+    proc = subprocess.Popen([sys.executable, "-m", "slokit", "serve", str(spec), "--prometheus", prometheus.url,
+                             "--port", str(port), "--prometheus-auth-env", "PROM_AUTH"], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: requests.get(url + "/-/healthy", timeout=1).ok, 15, "slokit serve", proc)
+        answer = requests.get(url + "/api/slos", headers={"Authorization": "Bearer page-s3cret"}, timeout=5)
+        assert answer.status_code == 200 and [r["name"] for r in answer.json()["slos"]] == ["checkout", "search"]
+        assert {s.headers.get("Authorization") for s in prometheus.requests("GET")} == {"Bearer prom-s3cret"}
+    finally:
+        stop(proc)
+    told = output(proc)
+    assert "2 SLOs from " + prometheus.url in told and "auth required" in told
+    assert "s3cret" not in told
+
+
+def test_firing_alerts_say_whether_alertmanager_silenced_them(spec: Path, prometheus: faults.FaultServer,
+                                                               tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    from datetime import UTC, datetime, timedelta
+
+    from slokit.serve import Alertmanager
+    from tests.instrument_helpers import free_port, http_ok, stop, wait_until
+
+    binary = shutil.which("alertmanager") or shutil.which("prometheus-alertmanager")
+    assert binary, "Alertmanager not installed (bash scripts/test.sh installs prometheus-alertmanager)"
+    (tmp_path / "am.yml").write_text("route: {receiver: blackhole}\nreceivers: [{name: blackhole}]\n")
+    am = f"http://127.0.0.1:{free_port()}"
+    proc = subprocess.Popen([binary, f"--config.file={tmp_path / 'am.yml'}", f"--storage.path={tmp_path / 'am'}",
+                             f"--web.listen-address={am.removeprefix('http://')}", "--cluster.listen-address="],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_until(http_ok(am + "/-/ready"), 20, "Alertmanager ready", proc)
+        now = datetime.now(UTC)
+        labels = {"alertname": "ShopCheckout", "slo_service": "shop", "slo_name": "checkout", "slo_severity": "page"}
+        requests.post(am + "/api/v2/alerts", json=[{"labels": labels, "startsAt": now.isoformat(),
+                                                    "endsAt": (now + timedelta(hours=1)).isoformat()}],
+                      timeout=5).raise_for_status()
+        requests.post(am + "/api/v2/silences", json={
+            "matchers": [{"name": "alertname", "value": "ShopCheckout", "isRegex": False, "isEqual": True}],
+            "startsAt": now.isoformat(), "endsAt": (now + timedelta(hours=1)).isoformat(),
+            "createdBy": "test", "comment": "failover"}, timeout=5).raise_for_status()
+        console = Console(load([str(spec)]).slos, Prometheus(prometheus.url, timeout=2), ttl=0.2,
+                          alertmanager=Alertmanager(am, timeout=2))
+        server, _ = serve_in_thread(ConsoleApp(console))
+        serving.servers.append(server)  # type: ignore[attr-defined]
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+
+        def checkout_alert() -> dict[str, Any]:
+            listing = requests.get(url + "/api/slos", timeout=5).json()
+            [alert] = next(r for r in listing["slos"] if r["name"] == "checkout")["alerts"]
+            return alert
+
+        wait_until(lambda: checkout_alert()["alertmanager"] == "silenced", 10, "the alert seen as silenced")
+        page = requests.get(url + "/", timeout=5).text
+        assert 'data-alertmanager="silenced"' in page and "page firing · silenced" in page
+        detail = requests.get(url + "/slo/shop-checkout", timeout=5).text
+        assert f'href="{am}/#/alerts?filter=' in detail
+    finally:
+        stop(proc)
+    wait_until(lambda: checkout_alert()["alertmanager"] == "silenced" and bool(
+        requests.get(url + "/api/slos", timeout=5).json()["notes"]), 10, "Alertmanager gone: a note, the last state")
+    assert "Alertmanager" in requests.get(url + "/api/slos", timeout=5).json()["notes"][0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from slokit.cli.common import read_specs
@@ -13,7 +15,9 @@ from slokit.cli.common import read_specs
               help="A Prometheus-compatible API evaluating the rules `slokit generate` wrote.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
-@click.option("--alertmanager", "alertmanager_url", help="Alertmanager to link alerts to (its UI).")
+@click.option("--alertmanager", "alertmanager_url",
+              help="Alertmanager the alerts go to: firing alerts show whether it silenced or inhibited them, and "
+                   "link to its UI ($SLOKIT_ALERTMANAGER_TOKEN: a bearer token for it).")
 @click.option("--prometheus-link", help="Prometheus as people's browsers reach it, for the 'run it' links "
                                          "(default: the --prometheus URL without credentials).")
 @click.option("--cache", "ttl", type=click.FloatRange(0.5, 600),
@@ -21,8 +25,12 @@ from slokit.cli.common import read_specs
 @click.option("--timeout", default=3.0, show_default=True, type=click.FloatRange(0.1, 60),
               help="Seconds per Prometheus query, in all.")
 @click.option("--team-label", default="team", show_default=True, help="The SLO label the team filter reads.")
+@click.option("--prometheus-auth-env", metavar="NAME",
+              help="An environment variable holding the whole Authorization header for Prometheus "
+                   "(e.g. \"Bearer ...\"); never printed.")
 def serve(specs: tuple[str, ...], prometheus_url: str, host: str, port: int, alertmanager_url: str | None,
-          prometheus_link: str | None, ttl: float | None, timeout: float, team_label: str) -> None:
+          prometheus_link: str | None, ttl: float | None, timeout: float, team_label: str,
+          prometheus_auth_env: str | None) -> None:
     """Serve an SLO console: every SLO's budget, burn per alert window and alerts, read from Prometheus.
 
     A list of SLOs (filter by service, team or "burning now"; worst first), a page per SLO with its
@@ -36,18 +44,27 @@ def serve(specs: tuple[str, ...], prometheus_url: str, host: str, port: int, ale
       slokit serve slos/ --prometheus http://127.0.0.1:9090
       slokit serve slos/ --prometheus http://prometheus:9090 --host 0.0.0.0 --port 8080
     """
-    from slokit.http import http_url, redact
-    from slokit.serve import Auth, Console, ConsoleApp, Prometheus, make_console_server
+    from slokit.errors import ConfigError
+    from slokit.http import http_url
+    from slokit.serve import Alertmanager, Auth, Console, ConsoleApp, Prometheus, make_console_server
 
     spec = read_specs(specs)
     slos = spec.slos
     auth = Auth.from_env()
     every = ttl if ttl is not None else float(min(15, min(slo.table.step for slo in slos)))
-    prom = Prometheus(http_url(prometheus_url, "--prometheus"), timeout, link=prometheus_link)
+    headers = {}
+    if prometheus_auth_env:
+        value = os.environ.get(prometheus_auth_env)
+        if not value:
+            raise ConfigError(f"--prometheus-auth-env: ${prometheus_auth_env} is not set")
+        headers["Authorization"] = value
+    prom = Prometheus(http_url(prometheus_url, "--prometheus"), timeout, headers, link=prometheus_link)
+    manager = None
     if alertmanager_url:
-        http_url(alertmanager_url, "--alertmanager")
-    console = Console(tuple(slos), prom, every, team_label, alertmanager=redact(alertmanager_url or "") or None,
-                      policy=spec.policy)
+        token = os.environ.get("SLOKIT_ALERTMANAGER_TOKEN")
+        manager = Alertmanager(http_url(alertmanager_url, "--alertmanager"), timeout,
+                               {"Authorization": f"Bearer {token}"} if token else None)
+    console = Console(tuple(slos), prom, every, team_label, alertmanager=manager, policy=spec.policy)
     try:
         server = make_console_server(ConsoleApp(console, auth), host, port)
     except OSError as exc:

@@ -8,6 +8,7 @@ It reads the series the generated rules record (docs/ui.md has the pages and the
 """
 
 from slokit.serve.app import Auth, ConsoleApp, make_console_server, serve_in_thread
-from slokit.serve.console import Cache, Console, Prometheus, View
+from slokit.serve.console import Alertmanager, Cache, Console, Prometheus, View
 
-__all__ = ["Auth", "Cache", "Console", "ConsoleApp", "Prometheus", "View", "make_console_server", "serve_in_thread"]
+__all__ = ["Alertmanager", "Auth", "Cache", "Console", "ConsoleApp", "Prometheus", "View", "make_console_server",
+           "serve_in_thread"]

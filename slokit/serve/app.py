@@ -133,7 +133,7 @@ class ConsoleApp:
             return _html(200, pages.list_page(console, console.overview(), params, now, root))
         if path in ("/api/slos", "/api/slos/"):
             view = console.overview()
-            return _json(200, _clean({**self._meta(view.read_at, view.error, now),
+            return _json(200, _clean({**self._meta(view.read_at, view.error, now), "notes": list(view.notes),
                                       "slos": pages.select(view.data or [], params)}))
         for prefix, kind in (("/slo/", "html"), ("/api/slos/", "json")):
             if path.startswith(prefix):

@@ -27,7 +27,7 @@ import requests
 from slokit import names, queries
 from slokit.errors import RemoteError
 from slokit.generate.rules import alert_expr
-from slokit.http import new_session, redact
+from slokit.http import new_session, redact, request_json
 from slokit.promapi import QueryError, Sample, Series, instant_query, range_query
 from slokit.spec.model import SLO
 from slokit.spec.policy import Policy
@@ -46,6 +46,7 @@ class View(Generic[T]):
     data: T | None
     read_at: float | None
     error: str | None = None
+    notes: tuple[str, ...] = ()  # problems beside Prometheus' (Alertmanager could not be read)
 
     def age(self, now: float) -> float | None:
         return None if self.read_at is None else max(0.0, now - self.read_at)
@@ -118,6 +119,40 @@ class Prometheus:
             raise self._fail(exc) from None
 
 
+class Alertmanager:
+    """Alertmanager's v2 API, read for what became of the firing alerts (silenced, inhibited, not received)."""
+
+    def __init__(self, url: str, timeout: float = 3.0, headers: Mapping[str, str] | None = None):
+        self.url, self.timeout = url.rstrip("/"), timeout
+        self.link = redact(self.url)  # its UI, for links
+        self.session: requests.Session = new_session()
+        self.session.headers.update(headers or {})
+        self._lock = threading.Lock()
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """The alerts Alertmanager holds (labels and status), with silenced and inhibited ones."""
+        with self._lock:
+            answer = request_json(self.session, "GET", self.url, "/api/v2/alerts", server="Alertmanager",
+                                  timeout=self.timeout, error=RemoteError)
+        if not isinstance(answer, list) or not all(
+                isinstance(a, dict) and isinstance(a.get("labels"), dict) and isinstance(a.get("status"), dict)
+                for a in answer):
+            raise RemoteError(f"Alertmanager at {self.link} answered something that is not a list of alerts")
+        return answer
+
+
+def _routing(alert: Mapping[str, Any], held: Sequence[Mapping[str, Any]], slo: SLO) -> str:
+    """What Alertmanager did with one firing alert: "silenced", "inhibited", "active" or "not received"."""
+    want = {names.ALERT_NAME: alert["name"], names.SERVICE: slo.service, names.NAME: slo.name,
+            names.SEVERITY: alert["severity"], **alert.get("labels", {})}
+    for candidate in held:
+        labels = candidate["labels"]
+        if all(labels.get(k) == v for k, v in want.items()):
+            status = candidate["status"]
+            return "silenced" if status.get("silencedBy") else "inhibited" if status.get("inhibitedBy") else "active"
+    return "not received"
+
+
 def _group_key(slo: SLO, labels: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(labels.get(label, "") for label in slo.group_by)
 
@@ -128,7 +163,7 @@ class _Read:
 
     ratios: dict[tuple[str, ...], dict[str, float]] = field(default_factory=dict)
     budget: dict[tuple[str, ...], float] = field(default_factory=dict)
-    alerts: list[dict[str, str]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _split(slos: Mapping[tuple[str, str], SLO], answer: Sequence[Sample]) -> dict[tuple[str, str], _Read]:
@@ -143,7 +178,8 @@ def _split(slos: Mapping[tuple[str, str], SLO], answer: Sequence[Sample]) -> dic
         if metric == names.ALERTS:
             read.alerts.append({"name": labels.get(names.ALERT_NAME, ""), "state": labels.get(names.ALERT_STATE, ""),
                                 "severity": labels.get(names.SEVERITY, ""),
-                                "group": ",".join(f"{k}={labels.get(k, '')}" for k in slo.group_by)})
+                                "group": ",".join(f"{k}={labels.get(k, '')}" for k in slo.group_by),
+                                "labels": {k: labels.get(k, "") for k in slo.group_by}})
         elif metric == names.BUDGET_REMAINING:
             if math.isfinite(sample.value):
                 read.budget[_group_key(slo, labels)] = sample.value
@@ -183,7 +219,7 @@ class Console:
     prometheus: Prometheus
     ttl: float
     team_label: str = "team"
-    alertmanager: str | None = None  # Alertmanager's UI as people reach it: alerts link there
+    alertmanager: Alertmanager | None = None  # where the alerts go: their silences and inhibitions are shown
     policy: Policy | None = None  # the degrade policy: its breakers and switches mark the SLO's charts
     clock: Callable[[], float] = time.time
     cache: Cache[Any] = field(init=False)
@@ -205,8 +241,17 @@ class Console:
         """Every SLO's row, worst first (one instant query, cached)."""
         view: View[list[dict[str, Any]]] = self.cache.get("overview", self._read_overview)
         if view.data is None:  # never read: every SLO is listed, with no data
-            return View(self.rows([]), None, view.error)
-        return view
+            view = View(self.rows([]), None, view.error)
+        if self.alertmanager is None:
+            return view
+        held: View[list[dict[str, Any]]] = self.cache.get("alertmanager", self.alertmanager.alerts)
+        rows = []
+        for row in view.data or []:
+            slo = self.by_id[row["id"]]
+            alerts = [{**a, "alertmanager": _routing(a, held.data, slo) if held.data is not None else "unknown"}
+                      for a in row["alerts"] if a["state"] == names.FIRING]
+            rows.append({**row, "alerts": alerts + [a for a in row["alerts"] if a["state"] != names.FIRING]})
+        return View(rows, view.read_at, view.error, (held.error,) if held.error else ())
 
     def _read_overview(self) -> list[dict[str, Any]]:
         answer = self.prometheus.instant(queries.console_series(self.services))

@@ -59,8 +59,10 @@ def document(title: str, body: str, where: str, root: str, refresh: int | None =
 
 def banner(view: View[Any], now: float) -> str:
     """The stale-data warning: what failed and how old the data shown is (nothing when the data is fresh)."""
+    notes = "".join(f'<div class="banner note" role="status">{e(note)}: alerts show no silences or '
+                    "inhibitions.</div>" for note in view.notes)
     if view.error is None:
-        return ""
+        return notes
     age = view.age(now)
     if age is None:
         shown = "No data has been read from it yet."
@@ -68,7 +70,7 @@ def banner(view: View[Any], now: float) -> str:
         stamp = time.strftime("%H:%M:%S UTC", time.gmtime(view.read_at or 0))
         shown = f"Showing the last good data, read {age_text(age)} (at {stamp})."
     return (f'<div class="banner" role="alert" id="banner"><b>Prometheus is not answering.</b> {e(view.error)}. '
-            f'{shown}</div>')
+            f'{shown}</div>{notes}')
 
 
 def select(rows: Sequence[dict[str, Any]], params: Mapping[str, str]) -> list[dict[str, Any]]:
@@ -116,8 +118,14 @@ def _conditions(row: Mapping[str, Any]) -> str:
 def _alerts(alerts: Sequence[Mapping[str, str]]) -> str:
     if not alerts:
         return '<span class="why">none</span>'
-    return " ".join(f'<span class="badge alert-{e(a["state"])}" data-alert="{e(a["name"])}">{e(a["severity"])} '
-                    f'{e(a["state"])}{" " + e(a["group"]) if a.get("group") else ""}</span>' for a in alerts)
+    return " ".join(f'<span class="badge alert-{e(a["state"])}" data-alert="{e(a["name"])}"'
+                    f'{_routed(a)}>{e(a["severity"])} {e(a["state"])}{" " + e(a["group"]) if a.get("group") else ""}'
+                    f'{" · " + e(a["alertmanager"]) if a.get("alertmanager", "active") != "active" else ""}</span>'
+                    for a in alerts)
+
+
+def _routed(alert: Mapping[str, str]) -> str:
+    return f' data-alertmanager="{e(alert["alertmanager"])}"' if "alertmanager" in alert else ""
 
 
 def _budget_cell(value: Any) -> str:
@@ -240,7 +248,7 @@ def detail_page(console: Console, slo: SLO, overview: View[list[dict[str, Any]]]
     if row is not None and row["groups"]:
         parts.append(_groups(row))
     if row is not None:
-        routed = (f' <a class="alertmanager" href="{e(alertmanager_link(console.alertmanager, slo))}">in '
+        routed = (f' <a class="alertmanager" href="{e(alertmanager_link(console.alertmanager.link, slo))}">in '
                   'Alertmanager</a>' if console.alertmanager else "")
         parts.append(f'<h2>Alerts now</h2><p id="alerts">{_alerts(row["alerts"])}{routed}</p>')
     labels = "".join(f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in sorted(slo.labels.items()))
