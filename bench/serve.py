@@ -386,7 +386,7 @@ def report(result: dict[str, Any], where: dict[str, Any], after: tuple[float, ..
         f"{page:.2f} s** with a Prometheus query on every load. Of one such load (medians): Prometheus' answer "
         f"(the query, its {result['series']:,}-group answer, parsing it) {result['split']['query']:.2f} s, the rows "
         f"{result['split']['rows']:.2f} s, the HTML {result['split']['html']:.2f} s; the rest is the HTTP exchange.",
-        *([f"- In a browser: headless Chromium loads and lays out the list (cache off) in "
+        *([f"- In a browser: headless Chromium loads the list and dumps its DOM (cache off) in "
            f"{statistics.median(result['browser']):.2f} s (median of {len(result['browser'])} `--dump-dom` "
            f"runs), of which {statistics.median(result['browser_blank']):.2f} s is its own start (the same "
            "on an empty page)."] if result.get("browser") else []),
