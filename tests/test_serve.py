@@ -182,6 +182,31 @@ def test_prometheus_never_read_still_lists_every_slo_with_a_banner(spec: Path) -
     assert len(re.findall(r'<tr class="slo"', page.text)) == 2
 
 
+def test_the_command_reads_a_policy_file_for_the_charts_marks(tmp_path: Path,
+                                                                prometheus: faults.FaultServer) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    from tests.instrument_helpers import free_port, stop, wait_until
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "slokit", "serve", "examples/checkout.yml", "--prometheus",
+                             prometheus.url, "--port", str(port), "--policy", "examples/policy.yml"], cwd=ROOT,
+                            env=os.environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: requests.get(url + "/-/healthy", timeout=1).ok, 15, "slokit serve", proc)
+        prometheus.script = [ANSWER, faults.json({"status": "success", "data": {"resultType": "matrix", "result": []}})]
+        page = requests.get(url + "/slo/checkout-availability", timeout=5)  # the list's query, then the history's
+        assert page.status_code == 200 and 'id="banner"' not in page.text
+    finally:
+        stop(proc)
+    [history] = [q for q in queries_sent(prometheus) if "slokit_decision_transitions_total" in q]
+    assert history.endswith('slokit_decision_transitions_total{target=~"breaker:payments|switch:recommendations"}')
+
+
 def test_the_command_needs_specs_and_a_prometheus_url(spec: Path) -> None:
     assert CliRunner().invoke(main, ["serve", str(spec)]).exit_code == 2
     bad = CliRunner().invoke(main, ["serve", str(spec), "--prometheus", "ftp://x"])

@@ -25,12 +25,15 @@ from slokit.cli.common import read_specs
 @click.option("--timeout", default=3.0, show_default=True, type=click.FloatRange(0.1, 60),
               help="Seconds per Prometheus query, in all.")
 @click.option("--team-label", default="team", show_default=True, help="The SLO label the team filter reads.")
+@click.option("--policy", "policy_file", type=click.Path(dir_okay=False),
+              help="Degrade policy file: its breakers and switches' transitions mark the charts of the SLOs its "
+                   "rules watch (default: the `policy:` sections of the specs).")
 @click.option("--prometheus-auth-env", metavar="NAME",
               help="An environment variable holding the whole Authorization header for Prometheus "
                    "(e.g. \"Bearer ...\"); never printed.")
 def serve(specs: tuple[str, ...], prometheus_url: str, host: str, port: int, alertmanager_url: str | None,
           prometheus_link: str | None, ttl: float | None, timeout: float, team_label: str,
-          prometheus_auth_env: str | None) -> None:
+          prometheus_auth_env: str | None, policy_file: str | None) -> None:
     """Serve an SLO console: every SLO's budget, burn per alert window and alerts, read from Prometheus.
 
     A list of SLOs (filter by service, team or "burning now"; worst first), a page per SLO with its
@@ -47,6 +50,7 @@ def serve(specs: tuple[str, ...], prometheus_url: str, host: str, port: int, ale
     from slokit.errors import ConfigError
     from slokit.http import http_url
     from slokit.serve import Alertmanager, Auth, Console, ConsoleApp, Prometheus, make_console_server
+    from slokit.spec.policy import load_policy
 
     spec = read_specs(specs)
     slos = spec.slos
@@ -64,7 +68,8 @@ def serve(specs: tuple[str, ...], prometheus_url: str, host: str, port: int, ale
         token = os.environ.get("SLOKIT_ALERTMANAGER_TOKEN")
         manager = Alertmanager(http_url(alertmanager_url, "--alertmanager"), timeout,
                                {"Authorization": f"Bearer {token}"} if token else None)
-    console = Console(tuple(slos), prom, every, team_label, alertmanager=manager, policy=spec.policy)
+    policy = load_policy(policy_file, slos) if policy_file else spec.policy
+    console = Console(tuple(slos), prom, every, team_label, alertmanager=manager, policy=policy)
     try:
         server = make_console_server(ConsoleApp(console, auth), host, port)
     except OSError as exc:
