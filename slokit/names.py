@@ -43,6 +43,11 @@ PERIOD_BURN = "slo:period_burn_rate:ratio"
 BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
 INFO = "slo:info"
 
+# Prometheus' own series of alert states (one per pending or firing alert), read by the console.
+ALERTS = "ALERTS"
+ALERT_NAME, ALERT_STATE = "alertname", "alertstate"
+FIRING, PENDING = "firing", "pending"
+
 
 def sli_record(window: str) -> str:
     """The recorded error ratio over a window ("5m" -> slo:sli_error:ratio_rate5m)."""

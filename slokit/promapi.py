@@ -1,11 +1,12 @@
-"""Instant queries against a Prometheus-compatible HTTP API (Prometheus, Thanos, Mimir, VictoriaMetrics).
+"""Queries against a Prometheus-compatible HTTP API (Prometheus, Thanos, Mimir, VictoriaMetrics).
 
-The one place that talks `/api/v1/query`: the runtime's source, `slokit gate` and `slokit status` all
-ask through it, over `slokit.http.fetch` (total deadline, bounded body, no redirect off the origin), and
-every fault becomes a QueryError with a reason, never a traceback or a guess. The answer's shape is
-checked here once, so callers get `Sample`s: string labels and a float (NaN and ±Inf are what Prometheus
-sends for them; each caller decides what they mean). Messages leave the URL out (callers name it,
-through `slokit.http.redact`).
+The one place that talks `/api/v1/query` (and `/api/v1/query_range`, for the console's charts): the
+runtime's source, `slokit gate`, `slokit status` and `slokit serve` all ask through it, over
+`slokit.http.fetch` (total deadline, bounded body, no redirect off the origin), and every fault becomes a
+QueryError with a reason, never a traceback or a guess. The answer's shape is checked here once, so
+callers get `Sample`s (or `Series`): string labels and floats (NaN and ±Inf are what Prometheus sends for
+them; each caller decides what they mean). Messages leave the URL out (callers name it, through
+`slokit.http.redact`).
 """
 
 from __future__ import annotations
@@ -42,10 +43,39 @@ class Sample:
 def instant_query(url: str, expr: str, timeout: float, headers: Mapping[str, str] | None = None,
                   session: requests.Session | None = None) -> list[Sample]:
     """The samples of a vector-valued instant query, complete within `timeout` seconds."""
+    data = _ask(url, "/api/v1/query", {"query": expr}, timeout, headers, session)
+    try:
+        return samples(data)
+    except ValueError as exc:
+        raise QueryError("garbage", f"unusable answer: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Series:
+    """One series of a matrix answer: its points (unix time, value), oldest first."""
+
+    labels: Mapping[str, str]
+    points: tuple[tuple[float, float], ...]
+
+
+def range_query(url: str, expr: str, start: float, end: float, step: float, timeout: float,
+                headers: Mapping[str, str] | None = None, session: requests.Session | None = None) -> list[Series]:
+    """The series of a range query from `start` to `end` every `step` seconds, complete within `timeout`."""
+    params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
+    data = _ask(url, "/api/v1/query_range", params, timeout, headers, session)
+    try:
+        return matrix(data)
+    except ValueError as exc:
+        raise QueryError("garbage", f"unusable answer: {exc}") from None
+
+
+def _ask(url: str, path: str, params: dict[str, str], timeout: float, headers: Mapping[str, str] | None,
+         session: requests.Session | None) -> Any:
+    """`data` of a successful API answer; QueryError with a reason otherwise."""
     sent = {"Accept": "application/json", **(headers or {})}
     try:
-        answer = fetch(session or new_session(), "GET", url.rstrip("/") + "/api/v1/query", params={"query": expr},
-                       headers=sent, timeout=timeout)
+        answer = fetch(session or new_session(), "GET", url.rstrip("/") + path, params=params, headers=sent,
+                       timeout=timeout)
     except Fault as exc:
         raise QueryError(_FAULT_REASON[exc.reason], str(exc), exc.status) from None
     if answer.status_code != 200:
@@ -57,10 +87,33 @@ def instant_query(url: str, expr: str, timeout: float, headers: Mapping[str, str
     if not isinstance(body, dict) or body.get("status") != "success":
         error = body.get("error", body) if isinstance(body, dict) else body
         raise QueryError("query_error", printable(str(error)))
-    try:
-        return samples(body.get("data"))
-    except ValueError as exc:
-        raise QueryError("garbage", f"unusable answer: {exc}") from None
+    return body.get("data")
+
+
+def _labels(metric: Any) -> dict[str, str]:
+    if not isinstance(metric, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in metric.items()):
+        raise ValueError("a series without string labels")
+    return metric
+
+
+def _point(value: Any) -> tuple[float, float]:
+    if not isinstance(value, list) or len(value) != 2 or not isinstance(value[1], str) \
+            or not isinstance(value[0], int | float) or isinstance(value[0], bool):
+        raise ValueError("a series without a [time, \"value\"] pair")
+    return float(value[0]), float(value[1])  # float() raises ValueError for anything not a number
+
+
+def matrix(data: Any) -> list[Series]:
+    """`data` of a matrix answer as Series; ValueError naming what is wrong with its shape."""
+    if not isinstance(data, dict) or data.get("resultType") != "matrix" or not isinstance(data.get("result"), list):
+        kind = data.get("resultType") if isinstance(data, dict) else type(data).__name__
+        raise ValueError(f"expected a matrix, got {printable(str(kind), 40)!r}")
+    out = []
+    for series in data["result"]:
+        if not isinstance(series, dict) or not isinstance(series.get("values"), list):
+            raise ValueError("a series without values")
+        out.append(Series(_labels(series.get("metric")), tuple(_point(v) for v in series["values"])))
+    return out
 
 
 def samples(data: Any) -> list[Sample]:
@@ -70,11 +123,8 @@ def samples(data: Any) -> list[Sample]:
         raise ValueError(f"expected a vector, got {printable(str(kind), 40)!r}")
     out = []
     for series in data["result"]:
-        metric, value = (series.get("metric"), series.get("value")) if isinstance(series, dict) else (None, None)
-        if not isinstance(metric, dict) or not all(isinstance(k, str) and isinstance(v, str)
-                                                   for k, v in metric.items()):
+        if not isinstance(series, dict):
             raise ValueError("a series without string labels")
-        if not isinstance(value, list) or len(value) != 2 or not isinstance(value[1], str):
-            raise ValueError("a series without a [time, \"value\"] pair")
-        out.append(Sample(metric, float(value[1])))  # float() raises ValueError for anything not a number
+        labels = _labels(series.get("metric"))
+        out.append(Sample(labels, _point(series.get("value"))[1]))
     return out

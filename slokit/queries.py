@@ -17,7 +17,7 @@ SLIs are the user's own PromQL, used as written with the window filled in.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -50,6 +50,28 @@ def all_recorded_ratios(services: list[str] | None = None, slo: SLO | None = Non
         return "{__name__=~" + pattern + "," + slo_selector(slo)[1:]
     alternatives = "|".join(promql.regex_escape(s) for s in sorted(set(services or [])))
     return "{" + f"__name__=~{pattern}, {names.SERVICE}=~{promql.quote(alternatives)}" + "}"
+
+
+def console_series(services: list[str]) -> str:
+    """Everything `slokit serve` lists, for every SLO of some services, in one instant query: each window's
+    and the period's recorded error ratio, the budget remaining and the alerts (pending or firing)."""
+    wanted = "|".join(promql.regex_escape(n) for n in (names.BUDGET_REMAINING, names.ALERTS))
+    pattern = promql.quote(promql.regex_escape(names.SLI_RECORD) + ".+|" + wanted)
+    alternatives = "|".join(promql.regex_escape(s) for s in sorted(set(services)))
+    return "{" + f"__name__=~{pattern}, {names.SERVICE}=~{promql.quote(alternatives)}" + "}"
+
+
+def console_history(slo: SLO, window: str, targets: Sequence[str] = ()) -> str:
+    """What an SLO's detail page charts, in one range query: the budget remaining and the error ratio over
+    `window` (a window of its table), and the runtime's transition counters of `targets` (the breakers and
+    switches its policy acts on, "breaker:payments"), whose steps mark the runtime's decisions."""
+    pattern = promql.quote("|".join(promql.regex_escape(n) for n in (names.BUDGET_REMAINING,
+                                                                     names.sli_record(window))))
+    query = "{__name__=~" + pattern + "," + slo_selector(slo)[1:]
+    if not targets:
+        return query
+    alternatives = "|".join(promql.regex_escape(t) for t in sorted(set(targets)))
+    return f"{query} or {names.DECISION_TRANSITIONS}{{target=~{promql.quote(alternatives)}}}"
 
 
 def recorded_rate(slo: SLO, series: str, window: str) -> str:

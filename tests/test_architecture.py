@@ -38,6 +38,8 @@ ALLOWED: dict[str, set[str]] = {
     "retry": BASE | {"spec", "instrument", "runtime"},
     "rollout": BASE | {"spec", "queries", "runtime", "gate"},
     "apply": BASE | {"spec", "queries", "generate", "runtime"},
+    # the console over Prometheus: the status page's rows and charts, the generated alert expressions
+    "serve": BASE | {"spec", "queries", "generate", "instrument", "runtime", "health", "status"},
 }
 TOP = {"cli", "demo", "__init__", "__main__"}  # the edges: may import anything
 

@@ -29,6 +29,8 @@ COMMANDS = {
              "Release gate: may a new version take more traffic? Exit 0 pass, 1 fail, 3 cannot decide."),
     "generate": ("slokit.cli.generate", "generate", "Generate rules, promtool tests, Alertmanager config, "
                  "dashboards and delivery templates from specs."),
+    "serve": ("slokit.cli.serve", "serve", "Serve an SLO console: every SLO's budget, burn per alert window and "
+              "alerts, read from Prometheus."),
     "silence": ("slokit.cli.silence", "silence", "Silence a silence group's alerts through Alertmanager's v2 API."),
     "simulate": ("slokit.cli.simulate", "simulate", "Replay events through the burn-rate engine and a degrade "
                  "policy; print every decision as JSON lines."),

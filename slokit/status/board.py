@@ -11,7 +11,7 @@ from __future__ import annotations
 import collections
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -95,6 +95,23 @@ def exhaustion_text(value: Any) -> str:
 def _finite(seconds: float | None) -> float | str | None:
     """JSON has no infinity: "never" when nothing burns."""
     return "never" if seconds == math.inf else (None if seconds is None else round(seconds))
+
+
+def recorded_burn(slo: SLO, ratios: Mapping[str, float]) -> tuple[dict[int, float], list[tuple[str, float]]]:
+    """Burn per window of the SLO's table (seconds -> error ratio / budget) from its recorded error ratios by
+    window name, and the (window, ratio) pairs no recorded rule writes. As in the runtime and the alerts, a
+    NaN ratio (0/0, no traffic) is no burn; a negative or infinite one is invalid, never a figure."""
+    seconds = {w.name: w.seconds for w in slo.table.windows}
+    burn: dict[int, float] = {}
+    invalid: list[tuple[str, float]] = []
+    for window, ratio in ratios.items():
+        if window not in seconds or math.isnan(ratio):
+            continue
+        if not 0 <= ratio < math.inf:
+            invalid.append((window, ratio))
+        else:
+            burn[seconds[window]] = ratio / slo.error_budget
+    return burn, invalid
 
 
 def slo_row(slo: SLO, burn: dict[int, float] | None, budget: float | None) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""The status page as one self-contained HTML document: server-rendered SVG charts, inline CSS, and a few
-lines of JavaScript that re-fetch the page every second. No build step, no CDN: it works offline."""
+"""The status page as one self-contained HTML document: server-rendered SVG charts with time axes (the
+console's, slokit.status.chart), the console's look (slokit.status.style), and a few lines of JavaScript that
+re-fetch the page every second. No build step, no CDN: it works offline."""
 
 from __future__ import annotations
 
@@ -9,22 +10,15 @@ from html import escape
 from typing import Any
 
 from slokit.status.board import exhaustion_text
+from slokit.status.chart import Frame, Line, Mark, Ref, line_chart
+from slokit.status.style import CSS as STYLE
 
-CSS = """
-body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#1d232a;background:#f6f7f9}
-h1{font-size:1.3rem;margin:0 0 .2rem} h2{font-size:1.05rem;margin:1.4rem 0 .5rem}
-.meta{color:#5b6570;margin-bottom:1rem} table{border-collapse:collapse;background:#fff;width:100%}
-th,td{padding:.45rem .6rem;border-bottom:1px solid #e3e6ea;text-align:left;vertical-align:top}
-th{font-weight:600;color:#5b6570;font-size:.85rem}
-.tier-ok{background:#e3f4e8;color:#13622e}.tier-ticket{background:#fff1cc;color:#7a5300}
-.tier-page{background:#fde0de;color:#9d1c13}.tier-unknown{background:#eceef1;color:#5b6570}
-.burn{display:inline-block;margin:0 .25rem .25rem 0;padding:.05rem .4rem;border-radius:4px;font-variant-numeric:tabular-nums}
-.badge{display:inline-block;padding:.1rem .55rem;border-radius:9px;font-weight:600}
+# The console's look (slokit.status.style), plus the breaker, switch and health badges only this page has.
+CSS = STYLE + """
 .state-closed,.state-on{background:#e3f4e8;color:#13622e}.state-open,.state-off{background:#fde0de;color:#9d1c13}
-.state-half_open,.state-ramp{background:#fff1cc;color:#7a5300} .why{color:#5b6570;font-size:.85rem}
-svg{background:#fff;border:1px solid #e3e6ea} .charts{display:flex;gap:.8rem;flex-wrap:wrap}
-.charts figure{margin:0} figcaption{font-size:.8rem;color:#5b6570}
+.state-half_open,.state-ramp{background:#fff1cc;color:#7a5300} .charts{display:flex;gap:.8rem;flex-wrap:wrap}
 .health-pass{background:#e3f4e8;color:#13622e}.health-warn{background:#fff1cc;color:#7a5300}.health-fail{background:#fde0de;color:#9d1c13}.health-unknown{background:#eceef1;color:#5b6570}
+.meta{color:#5b6570;margin-bottom:1rem} tr.charts-row td{padding-top:0}
 """  # noqa: E501 - one CSS rule per line, as the page sends it
 
 REFRESH = """
@@ -37,7 +31,6 @@ setInterval(async () => {
 }, 1000);
 """
 
-LINE_COLOURS = ("#2f6fd0", "#d0552f", "#7a4fc2", "#2f9d6a")
 
 
 def _fmt_burn(value: float | None) -> str:
@@ -48,68 +41,38 @@ def _fmt_budget(value: float | None) -> str:
     return "no data" if value is None else f"{value * 100:.1f}%"
 
 
-def chart(times: Sequence[float], series: Sequence[tuple[str, Sequence[float | None]]], top: float,
-          marks: Sequence[tuple[float, str]] = (), bottom: float = 0.0, width: int = 300, height: int = 90,
-          events: Sequence[tuple[float, str, str]] = ()) -> str:
-    """A small line chart as inline SVG: `series` over `times`, horizontal `marks` (thresholds) dashed,
-    vertical `events` (time, colour, label), such as the decisions' transitions."""
-    pad = 4
-    span_t = (times[-1] - times[0]) if len(times) > 1 else 1.0
-    span_y = (top - bottom) or 1.0
-
-    def x(t: float) -> float:
-        return pad + (t - times[0]) / span_t * (width - 2 * pad)
-
-    def y(v: float) -> float:
-        return height - pad - (min(max(v, bottom), top) - bottom) / span_y * (height - 2 * pad)
-
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img">']
-    for t, colour, label in events:
-        if times[0] <= t <= times[-1]:
-            parts.append(f'<line class="transition" x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{pad}" y2="{height - pad}" '
-                         f'stroke="{colour}" stroke-width="1"><title>{escape(label)}</title></line>')
-    for value, label in marks:
-        parts.append(f'<line x1="{pad}" x2="{width - pad}" y1="{y(value):.1f}" y2="{y(value):.1f}" stroke="#9d1c13" '
-                     f'stroke-dasharray="4 3" stroke-width="1"><title>{escape(label)}</title></line>')
-    for i, (label, values) in enumerate(series):
-        points = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in zip(times, values, strict=False) if v is not None)
-        if points:
-            parts.append(f'<polyline fill="none" stroke="{LINE_COLOURS[i % len(LINE_COLOURS)]}" stroke-width="1.6" '
-                         f'points="{points}"><title>{escape(label)}</title></polyline>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
 TRANSITION_COLOURS = {"open": "#9d1c13", "off": "#9d1c13", "half_open": "#b7791f", "ramp": "#b7791f"}  # else green
 
 
-def _events(transitions: Sequence[dict[str, Any]], started: float) -> list[tuple[float, str, str]]:
+def _events(transitions: Sequence[dict[str, Any]], started: float) -> list[Mark]:
     """The transitions as chart marks: red when a target degrades, amber while it probes or ramps, green back."""
-    return [(t["time"], TRANSITION_COLOURS.get(t["to"], "#13622e"),
-             f't+{t["time"] - started:.1f}s {t["target"]}: {t["from"]} → {t["to"]} ({t["reason"]})')
-            for t in transitions]
+    return [Mark(t["time"], f't+{t["time"] - started:.1f}s {t["target"]}: {t["from"]} → {t["to"]} ({t["reason"]})',
+                 TRANSITION_COLOURS.get(t["to"], "#13622e")) for t in transitions]
 
 
-def _charts(row: dict[str, Any], events: Sequence[tuple[float, str, str]] = ()) -> str:
+def _charts(row: dict[str, Any], started: float, events: Sequence[Mark] = ()) -> str:
     history = row["history"]
     times = history["time"]
     if len(times) < 2:
         return '<div class="why">collecting…</div>'
     page = next((c for c in row["conditions"] if c["severity"] == "page"), row["conditions"][0])
-    shown = [(f'{w} burn', history["burn"].get(w, [])) for w in (page["short"], page["long"])]
-    peak = max([v for _, values in shown for v in values if v is not None] + [0.0])
-    burn_svg = chart(times, shown, max(page["factor"] * 1.5, peak * 1.1), [(page["factor"], f'page {page["factor"]}x')],
-                     events=events)
+    shown = [Line(f'{w} burn', list(zip(times, history["burn"].get(w, []), strict=False)))
+             for w in (page["short"], page["long"])]
+    peak = max([v for line in shown for _, v in line.points if v is not None] + [0.0])
+    span = Frame(times[0], times[-1], 0.0, max(page["factor"] * 1.5, peak * 1.1), lambda v: f"{v:g}x", started)
+    burn_svg = line_chart("burn", span, shown, [Ref(page["factor"], f'page {page["factor"]:g}x')], events,
+                          width=500, height=180)
     budget = [None if v is None else v * 100 for v in history["budget"]]
     low = min([v for v in budget if v is not None] + [100.0])
     bottom = min(90.0, math.floor(low / 10) * 10)  # a 1% drop is visible, a negative budget still fits
-    budget_svg = chart(times, [("budget remaining %", budget)], 100.0, bottom=bottom)
-    span = times[-1] - times[0]
-    marked = ", transitions as vertical lines" if any(times[0] <= t <= times[-1] for t, _, _ in events) else ""
+    budget_svg = line_chart("budget", Frame(times[0], times[-1], bottom, 100.0, lambda v: f"{v:g}%", started),
+                            [Line("budget left", list(zip(times, budget, strict=False)))], [Ref(0.0, "spent")],
+                            width=500, height=180)
+    seconds = times[-1] - times[0]
+    marked = ", transitions as vertical lines" if any(times[0] <= m.time <= times[-1] for m in events) else ""
     return (f'<div class="charts"><figure>{burn_svg}<figcaption>burn {page["short"]} (blue), {page["long"]} (red), '
-            f'page at {page["factor"]:g}x{marked}, last {span:.0f}s</figcaption></figure>'
-            f'<figure>{budget_svg}<figcaption>budget remaining ({bottom:g}–100%), last {span:.0f}s</figcaption>'
+            f'page at {page["factor"]:g}x{marked}, last {seconds:.0f}s</figcaption></figure>'
+            f'<figure>{budget_svg}<figcaption>budget remaining ({bottom:g}–100%), last {seconds:.0f}s</figcaption>'
             '</figure></div>')
 
 
@@ -162,7 +125,7 @@ def render(snapshot: dict[str, Any]) -> str:
             f'<td>{_fmt_budget(row["budget_remaining"])}'
             f'<div class="why">exhausted in {exhaustion_text(row.get("time_to_exhaustion"))}</div></td>'
             f'<td><span class="badge tier-{escape(row["state"])}">{escape(row["state"])}</span></td>'
-            f'<td>{burns}</td></tr><tr class="charts-row"><td colspan="6">{_charts(row, events)}</td></tr>')
+            f'<td>{burns}</td></tr><tr class="charts-row"><td colspan="6">{_charts(row, started, events)}</td></tr>')
     breakers = "".join(
         f'<tr class="breaker" data-breaker="{escape(b["name"])}" data-state="{escape(b["state"])}">'
         f'<td><b>{escape(b["name"])}</b></td>'
@@ -179,7 +142,8 @@ def render(snapshot: dict[str, Any]) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{title}</title><style>{CSS}</style></head>
-<body><main>
+<body><header><a href="./">{title}</a><span class="where">the in-process runtime</span>
+<a class="api" href="status.json">JSON</a></header><main>
 <h1>{title}</h1>
 <div class="meta">{meta}</div>
 <h2>SLOs</h2>

@@ -13,7 +13,7 @@ from slokit.errors import RemoteError
 from slokit.http import new_session, printable, redact, request_json
 from slokit.promapi import QueryError, Sample, instant_query
 from slokit.spec.model import SLO
-from slokit.status.board import TIERS, exhaustion_text, slo_row
+from slokit.status.board import TIERS, exhaustion_text, recorded_burn, slo_row
 
 
 class StatusError(RemoteError):
@@ -55,16 +55,11 @@ def from_prometheus(prom: Prometheus, slos: Sequence[SLO]) -> dict[str, Any]:
     unknown; a negative or infinite ratio is no figure a recorded rule writes: StatusError."""
     rows = []
     for slo in slos:
-        seconds = {w.name: w.seconds for w in slo.table.windows}
-        burn: dict[int, float] = {}
-        for series in prom.query(queries.all_recorded_ratios(slo=slo)):
-            window = series.labels.get("__name__", "").removeprefix(names.SLI_RECORD)
-            if window not in seconds or math.isnan(series.value):
-                continue
-            if not 0 <= series.value < math.inf:
-                raise StatusError(f"cannot use {redact(prom.url)}: {slo.id} has an error ratio of "
-                                  f"{series.value:g} over {window}")
-            burn[seconds[window]] = series.value / slo.error_budget
+        burn, invalid = recorded_burn(slo, {s.labels.get("__name__", "").removeprefix(names.SLI_RECORD): s.value
+                                            for s in prom.query(queries.all_recorded_ratios(slo=slo))})
+        if invalid:
+            window, ratio = invalid[0]
+            raise StatusError(f"cannot use {redact(prom.url)}: {slo.id} has an error ratio of {ratio:g} over {window}")
         budget = [s.value for s in prom.query(names.BUDGET_REMAINING + queries.slo_selector(slo))
                   if math.isfinite(s.value)]
         rows.append(slo_row(slo, burn if burn else None, budget[0] if budget else None))
