@@ -335,7 +335,7 @@ class Console:
             conditions = table.by_severity(severity)
             if not tier.enabled or not conditions:
                 continue
-            expr = alert_expr(slo, table, severity)
+            expr = alert_expr(slo, conditions)
             words = [f"the error ratio over both {c.short.name} and {c.long.name} is above {c.factor:g}x the "
                      f"error budget ({c.factor * budget * 100:.4g}% errors): {c.budget_share * 100:g}% of the "
                      f"{table.period.name} budget spent within {c.long.name}" for c in conditions]
