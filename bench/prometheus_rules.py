@@ -26,11 +26,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import sections
 import yaml
 from rulebench import backfill, live, plan, prom, rules, sloth, traffic
 from rulebench.prom import Prometheus
@@ -261,16 +260,7 @@ def _counts(loaded: list[rules.Rule]) -> dict[str, dict[str, int]]:
 
 
 def machine() -> dict[str, Any]:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    version = subprocess.run(["prometheus", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "slokit"], capture_output=True,
-                           text=True).stdout.strip()
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "prometheus": version,
-            "commit": commit, "slokit_dirty": bool(dirty), "slokit": str(Path(slokit.__file__).parent),
-            "load": os.getloadavg()}
+    return {**sections.machine(), "slokit": str(Path(slokit.__file__).parent)}
 
 
 def report(results: list[dict[str, Any]], before: dict[str, Any], after: tuple[float, ...]) -> str:

@@ -27,7 +27,6 @@ import http.server
 import json
 import math
 import os
-import platform
 import random
 import shutil
 import statistics
@@ -43,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from sections import write_section
+from sections import machine, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this checkout's slokit, whatever else is installed
@@ -255,16 +254,6 @@ def timed(url: str, rounds: int) -> list[float]:
             answer.raise_for_status()
             out.append(time.perf_counter() - started)
     return out
-
-
-def machine() -> dict[str, Any]:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    version = subprocess.run(["prometheus", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "prometheus": version,
-            "commit": commit, "load": os.getloadavg()}
 
 
 def screenshot(url: str, path: Path, size: str) -> None:
