@@ -75,6 +75,12 @@ def look(url: str, screenshot: Path) -> Rows:
     return rows
 
 
+def ctrl_c_on() -> None:
+    """In the child: Ctrl-C (SIGINT) as a terminal gives it. A suite started as a background job (`cmd &`
+    without job control) inherits SIGINT ignored, and Python then never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[str]:
     """`slokit demo --serve`: the story, then the page stays up until the test interrupts it (Ctrl-C). Its
@@ -83,7 +89,7 @@ def demo(tmp_path: Path) -> Iterator[str]:
     log = tmp_path / "demo.log"
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "slokit", "demo", "--speed", str(SPEED), "--port", str(port),
-                                 "--serve"], stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+                                 "--serve"], stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, preexec_fn=ctrl_c_on)
     url = f"http://127.0.0.1:{port}/slokit/"
     try:
         wait_until(lambda: requests.get(url + "status.json", timeout=1).ok, 15, "slokit demo", proc)
