@@ -48,15 +48,18 @@ def all_recorded_ratios(services: list[str] | None = None, slo: SLO | None = Non
     pattern = promql.quote(names.SLI_RECORD + ".+")  # __name__ is reserved in selector(): written here
     if slo is not None:
         return "{__name__=~" + pattern + "," + slo_selector(slo)[1:]
-    alternatives = "|".join(promql.regex_escape(s) for s in sorted(set(services or [])))
-    return "{" + f"__name__=~{pattern}, {names.SERVICE}=~{promql.quote(alternatives)}" + "}"
+    return _of_services(pattern, services or [])
 
 
 def console_series(services: list[str]) -> str:
     """Everything `slokit serve` lists, for every SLO of some services, in one instant query: each window's
     and the period's recorded error ratio, the budget remaining and the alerts (pending or firing)."""
     wanted = "|".join(promql.regex_escape(n) for n in (names.BUDGET_REMAINING, names.ALERTS))
-    pattern = promql.quote(promql.regex_escape(names.SLI_RECORD) + ".+|" + wanted)
+    return _of_services(promql.quote(promql.regex_escape(names.SLI_RECORD) + ".+|" + wanted), services)
+
+
+def _of_services(pattern: str, services: list[str]) -> str:
+    """The series whose name matches `pattern` (a quoted regex) of every SLO of some services."""
     alternatives = "|".join(promql.regex_escape(s) for s in sorted(set(services)))
     return "{" + f"__name__=~{pattern}, {names.SERVICE}=~{promql.quote(alternatives)}" + "}"
 
