@@ -102,8 +102,14 @@ def tile_rates(slo: SLO, series: str, fine: str) -> tuple[str, str]:
 
 
 def event_weighted(slo: SLO, series: str, window: int) -> str:
-    """The rate of `series` events (SLI_BAD or SLI_TOTAL) over a window longer than the table's raw limit,
-    from recorded rates only: never a multi-day range over raw counters, never an average of ratios.
+    """The rate of `series` events (SLI_BAD or SLI_TOTAL) over a window longer than the table's raw limit:
+    `events` over the window's length."""
+    return f"{events(slo, series, window)} / {window}"
+
+
+def events(slo: SLO, series: str, window: int) -> str:
+    """The number of `series` events over a window longer than the table's raw limit, from recorded rates
+    only: never a multi-day range over raw counters, never an average of ratios.
 
     Events in (t-W, t] = the raw limit's recorded rate x its length (the recent part, exact)
                        + a tile x the sum of the recorded tiles back to `coarse_from` (1d at 30d)
@@ -127,7 +133,18 @@ def event_weighted(slo: SLO, series: str, window: int) -> str:
     parts = part(tile, limit.seconds, min(window, middle))
     if window > middle:
         parts += part(coarse, middle, window)
-    return f"(\n  {recent} * {limit.seconds}\n{parts}) / {window}"
+    return f"(\n  {recent} * {limit.seconds}\n{parts})"
+
+
+def event_weighted_ratio(slo: SLO, window: int) -> str:
+    """The error ratio over a window longer than the raw limit: bad over all events (`event_weighted`), one
+    expression, so a window nothing else reads the rates of is one rule."""
+    return divided(events(slo, names.SLI_BAD, window), events(slo, names.SLI_TOTAL, window))
+
+
+def divided(numerator: str, denominator: str) -> str:
+    """`numerator / denominator`, each parenthesised on its own lines (how every generated ratio reads)."""
+    return f"(\n{_indent(numerator)}\n)\n/\n(\n{_indent(denominator)}\n)"
 
 
 def _indent(query: str) -> str:
@@ -230,8 +247,7 @@ class Objective:
         sli = self.slo.sli
         if isinstance(sli, RawSLI):
             return promql.render_window(sli.error_ratio_query, window)
-        error = self.errors(window, guard=True, by=by)
-        return f"(\n{_indent(error)}\n)\n/\n(\n{_indent(self.total(window, by=by))}\n)"
+        return divided(self.errors(window, guard=True, by=by), self.total(window, by=by))
 
     def count_ratio(self, window: str, matchers: Mapping[str, str] | None = None, worst: bool = False) -> str:
         """The error ratio of the events counted over `window` (`increase`), optionally of the series

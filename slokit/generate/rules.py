@@ -39,10 +39,13 @@ def _rates(slo: SLO, window: windows.Window, bad: str, total: str) -> list[dict[
 
 
 def counted_windows(slo: SLO, table: windows.WindowTable) -> set[int]:
-    """Windows whose bad and total rates are recorded: the shortest and the raw limit (the event-weighted
-    windows are built from them), the longer windows themselves, and with `min_events` every long window."""
-    seconds = {table.shortest.seconds, table.raw_limit.seconds}
-    seconds |= {w.seconds for w in table.windows if w.seconds > table.raw_limit.seconds}
+    """Windows whose bad and total rates are recorded, not only their ratio: the raw limit (the event-weighted
+    windows are built from it), the shortest of a calendar period (its counts add each step's events) and,
+    with `min_events`, every long window (its alerts count the window's events). Every other window is one
+    rule: each is a rule evaluation, every minute, forever (docs/spec.md "How budgets are counted")."""
+    seconds = {table.raw_limit.seconds}
+    if slo.calendar is not None:
+        seconds.add(table.shortest.seconds)
     if slo.alerting and slo.alerting.min_events:
         seconds |= {c.long.seconds for c in table.conditions}
     return seconds
@@ -65,13 +68,16 @@ def sli_rules(slo: SLO, table: windows.WindowTable) -> list[dict[str, Any]]:
         rules += [_record(slo, names.TILE[series] + tile, fine_tiles),
                   _record(slo, names.TILE[series] + coarse, coarse_tiles)]
     for w in table.windows:
-        if w.seconds > table.raw_limit.seconds:
-            rules += _rates(slo, w, queries.event_weighted(slo, names.SLI_BAD, w.seconds),
-                            queries.event_weighted(slo, names.SLI_TOTAL, w.seconds))
-        elif w.seconds in counted:
-            rules += _rates(slo, w, objective.errors(w.name, guard=True, by=by), objective.total(w.name, by=by))
+        if w.seconds > table.raw_limit.seconds:  # from the recorded rates
+            bad, total = (queries.event_weighted(slo, series, w.seconds) for series in (names.SLI_BAD, names.SLI_TOTAL))
+            ratio = queries.event_weighted_ratio(slo, w.seconds)
         else:
-            rules.append(_record(slo, names.sli_record(w.name), objective.ratio(w.name, by), w.name))
+            bad, total = objective.errors(w.name, guard=True, by=by), objective.total(w.name, by=by)
+            ratio = objective.ratio(w.name, by)
+        if w.seconds in counted:
+            rules += _rates(slo, w, bad, total)
+        else:
+            rules.append(_record(slo, names.sli_record(w.name), ratio, w.name))
     return rules
 
 
@@ -85,8 +91,8 @@ def period_rules(slo: SLO, table: windows.WindowTable) -> list[dict[str, Any]]:
     if isinstance(slo.sli, RawSLI):
         expr = f"avg_over_time({queries.recorded(slo, table.shortest.name)}[{period.name}])"
         return [_record(slo, names.sli_record(period.name), expr, period.name)]
-    return _rates(slo, period, queries.event_weighted(slo, names.SLI_BAD, period.seconds),
-                  queries.event_weighted(slo, names.SLI_TOTAL, period.seconds))
+    return [_record(slo, names.sli_record(period.name), queries.event_weighted_ratio(slo, period.seconds),
+                    period.name)]
 
 
 # How far back a calendar count looks for its own last value: evaluations missed for less than this (a restart,
@@ -206,12 +212,12 @@ def guard_rules(slo: SLO, table: windows.WindowTable) -> list[dict[str, Any]]:
     within = alerting.exhaustion.within
     what = f"{{{{ $labels.{names.SERVICE} }}}} {{{{ $labels.{names.NAME} }}}}"
     ratio = queries.recorded(slo, short.name)
-    raw = isinstance(slo.sli, RawSLI)
     checks = [
         (alerting.no_data, names.NO_DATA_SUFFIX,
-         f"absent({ratio if raw else queries.recorded_rate(slo, names.SLI_TOTAL, short.name)})",
-         f"{what} has no SLI data: its series are gone (target down, scrape broken, metric renamed); "
-         "its error budget cannot be judged, so it is not within budget either."),
+         f"absent({ratio})",  # slokit's own bad queries read 0 when nothing failed: absent = no total
+         f"{what} has no SLI data (no error ratio): its series are gone (target down, scrape broken, metric "
+         "renamed) or its error query returns nothing; its error budget cannot be judged, so it is not within "
+         "budget either."),
         (alerting.invalid, names.INVALID_SUFFIX,
          f"max without ({names.WINDOW}) ({ratio} > 1 or {ratio} < 0)",
          f"{what} has an error ratio outside [0, 1]: its bad and total queries do not match "
