@@ -104,7 +104,7 @@ def tile_rates(slo: SLO, series: str, fine: str) -> tuple[str, str]:
 def event_weighted(slo: SLO, series: str, window: int) -> str:
     """The rate of `series` events (SLI_BAD or SLI_TOTAL) over a window longer than the table's raw limit:
     `events` over the window's length."""
-    return f"{events(slo, series, window)} / {window}"
+    return f"(\n{_indent(events(slo, series, window))}\n) / {window}"
 
 
 def events(slo: SLO, series: str, window: int) -> str:
@@ -127,13 +127,13 @@ def events(slo: SLO, series: str, window: int) -> str:
         """The tiles of `width` in (t-end, t-start], shifted by half a tile and a second: the second keeps
         the range's ends off the evaluation grid, so Prometheus 2 and 3 select the same samples."""
         rate = recorded_rate(slo, names.TILE[series], width.name)
-        return (f"  +\n  ({width.seconds} * sum_over_time({rate}[{promql.format_duration(end - start)}] offset "
-                f"{promql.format_duration(start - width.seconds // 2 + 1)}) or 0 * {recent})\n")
+        return (f"\n+\n({width.seconds} * sum_over_time({rate}[{promql.format_duration(end - start)}] offset "
+                f"{promql.format_duration(start - width.seconds // 2 + 1)}) or 0 * {recent})")
 
     parts = part(tile, limit.seconds, min(window, middle))
     if window > middle:
         parts += part(coarse, middle, window)
-    return f"(\n  {recent} * {limit.seconds}\n{parts})"
+    return f"{recent} * {limit.seconds}{parts}"
 
 
 def event_weighted_ratio(slo: SLO, window: int) -> str:

@@ -133,10 +133,12 @@ class WindowTable:
 
     @cached_property
     def raw_limit(self) -> Window:
-        """The longest window the page tier reads: up to it, ratios come from the raw series (exact, as fast
-        as the data); longer windows and the period are built from recorded event rates (cheap)."""
-        page = [w for c in self.by_severity(names.PAGE) for w in (c.short, c.long)]
-        return max(page, key=lambda w: w.seconds) if page else self.shortest
+        """The long window of the fastest page condition (1h at 30d): up to it, ratios come from the raw
+        series (exact, as fast as the data); longer windows and the period add the raw limit's recorded
+        rate and recorded tiles, so their freshest part is exact too and the rest costs a sample per tile,
+        not one per scrape (docs/spec.md "How budgets are counted")."""
+        page = self.by_severity(names.PAGE)
+        return min((c.long for c in page), key=lambda w: w.seconds) if page else self.shortest
 
     def by_severity(self, severity: str) -> tuple[Condition, ...]:
         return tuple(c for c in self.conditions if c.severity == severity)

@@ -30,9 +30,9 @@ def test_committed_rules_match_the_examples():
             assert (ROOT / name).read_text() == text, f"{name} is out of date"
 
 
-def test_no_rule_reads_raw_series_beyond_the_page_windows():
-    """The cost of the rules: raw counters are read over the page tier's windows at most (6h at 30d, as the
-    alerts need them fresh); every longer window and the period sum recorded event rates."""
+def test_no_rule_reads_raw_series_beyond_the_raw_limit():
+    """The cost of the rules: raw counters are read over the fastest page condition's windows at most (1h at
+    30d, as the alerts need them fresh); every longer window and the period sum recorded event rates."""
     for slo in load([str(EXAMPLES)]).slos:
         limit = slo.table.raw_limit.seconds
         for group in rules.rule_groups(slo):
