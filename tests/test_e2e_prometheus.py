@@ -103,8 +103,9 @@ def test_injected_error_ratio_is_recorded_and_pages(service: str, prometheus: st
             time.sleep(1)
             ratios = {w: query(prometheus, f"slo:sli_error:ratio_rate{w}") for w in ("10s", "1m", "2m")}
             alerts = firing(prometheus)
-            settled = all(
-                abs(ratios[w].get("availability", -1) - FAILURE_RATIO) < 0.03 for w in ("10s", "1m", "2m"))
+            # each SLO is its own rule group, evaluated at its own offset: wait for both to have read traffic
+            settled = all(abs(ratios[w].get("availability", -1) - FAILURE_RATIO) < 0.03 and "latency" in ratios[w]
+                          for w in ("10s", "1m", "2m"))
             if settled and ("CheckoutAvailability", "page") in alerts and traffic.sent > 500:
                 break
 
