@@ -157,11 +157,13 @@ def input_series(slo: SLO, phases: list[Phase]) -> list[dict[str, str]]:
     counted = rules.counted_windows(slo, table) if feeds_event_rates(slo) else set()
     out = []
     for w in table.windows:
-        if w.seconds in counted and w.seconds <= table.raw_limit.seconds:
+        if counted and w.seconds > table.raw_limit.seconds:
+            continue  # the rules build it from the fed rates and tiles
+        if w.seconds in counted:
             out += [_series(name + w.name, recorded_labels(slo),
                             _window_rate(phases, w.seconds // step, step, share))
                     for name, share in ((names.SLI_BAD, "bad"), (names.SLI_TOTAL, "all"))]
-        elif w.seconds not in counted and (w.seconds <= table.raw_limit.seconds or not counted):
+        else:
             out.append(_series(names.sli_record(w.name), recorded_labels(slo, w.name),
                                _window_ratio(phases, w.seconds // step)))
     if counted:  # the tiles, one sample per tile as `queries.tiled` records them

@@ -68,16 +68,15 @@ def sli_rules(slo: SLO, table: windows.WindowTable) -> list[dict[str, Any]]:
         rules += [_record(slo, names.TILE[series] + tile, fine_tiles),
                   _record(slo, names.TILE[series] + coarse, coarse_tiles)]
     for w in table.windows:
-        if w.seconds > table.raw_limit.seconds:  # from the recorded rates
-            bad, total = (queries.event_weighted(slo, series, w.seconds) for series in (names.SLI_BAD, names.SLI_TOTAL))
-            ratio = queries.event_weighted_ratio(slo, w.seconds)
-        else:
-            bad, total = objective.errors(w.name, guard=True, by=by), objective.total(w.name, by=by)
-            ratio = objective.ratio(w.name, by)
-        if w.seconds in counted:
-            rules += _rates(slo, w, bad, total)
-        else:
+        long = w.seconds > table.raw_limit.seconds  # built from the recorded rates
+        if w.seconds not in counted:
+            ratio = queries.event_weighted_ratio(slo, w.seconds) if long else objective.ratio(w.name, by)
             rules.append(_record(slo, names.sli_record(w.name), ratio, w.name))
+        elif long:
+            rules += _rates(slo, w, queries.event_weighted(slo, names.SLI_BAD, w.seconds),
+                            queries.event_weighted(slo, names.SLI_TOTAL, w.seconds))
+        else:
+            rules += _rates(slo, w, objective.errors(w.name, guard=True, by=by), objective.total(w.name, by=by))
     return rules
 
 
