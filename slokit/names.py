@@ -28,7 +28,7 @@ SLI_RECORD = "slo:sli_error:ratio_rate"  # + window name, e.g. slo:sli_error:rat
 # Event rates (per second) the event-weighted windows are built from: bad and total, + window name.
 SLI_BAD = "slo:sli_bad:rate"
 SLI_TOTAL = "slo:sli_total:rate"
-# The same, one sample per tile (queries.tiled), + tile width: what the event-weighted windows sum.
+# The same, one sample per tile (queries.tiled, in the -period group), + tile width: what the long windows sum.
 TILE = {SLI_BAD: "slo:sli_bad_tile:rate", SLI_TOTAL: "slo:sli_total_tile:rate"}
 # Calendar-aligned periods: events since the current period started (each rule adds its step's share to its own
 # last value) and the period's number, whose change starts the counts over.

@@ -82,11 +82,13 @@ def recorded_rate(slo: SLO, series: str, window: str) -> str:
     return f"{series}{window}{slo_selector(slo)}"
 
 
-def tiled(query: str, tile: Window, table: WindowTable) -> str:
-    """`query` (a rate over one tile) kept only at the evaluation that opens each tile (`time()` is the
-    evaluation's slot time): one sample per tile whatever interval runs the rule, Prometheus' own (the
-    step) or promtool's, which evaluates every group at every step."""
-    return f"(\n{_indent(query)}\n)\nand on ()\n(vector(time() % {tile.seconds}) < {table.step})"
+def tiled(query: str, record: str, tile: Window, table: WindowTable) -> str:
+    """`query` (a rate over one tile) recorded as `record` (its series selector) only when its last sample is
+    a tile old: one sample per tile whatever interval runs the rule, Prometheus' own (a tile: the rule's
+    group) or promtool's, which evaluates every group at every step. The look-back stops half a step short
+    of a tile, so neither the last sample's own evaluation nor the next slot is on its edge."""
+    fresh = promql.format_duration(tile.seconds - table.step // 2)
+    return f"(\n{_indent(query)}\n)\nunless on ()\nlast_over_time({record}[{fresh}])"
 
 
 def tile_rates(slo: SLO, series: str, fine: str) -> tuple[str, str]:
@@ -98,7 +100,8 @@ def tile_rates(slo: SLO, series: str, fine: str) -> tuple[str, str]:
     span = promql.format_duration(coarse.seconds - 1)
     fine_tiles = recorded_rate(slo, names.TILE[series], tile.name)
     from_fine = f"sum_over_time({fine_tiles}[{span}]) * {tile.seconds} / {coarse.seconds}"
-    return tiled(fine, tile, table), tiled(from_fine, coarse, table)
+    return (tiled(fine, fine_tiles, tile, table),
+            tiled(from_fine, recorded_rate(slo, names.TILE[series], coarse.name), coarse, table))
 
 
 def event_weighted(slo: SLO, series: str, window: int) -> str:
@@ -154,8 +157,12 @@ def _indent(query: str) -> str:
 Grouping = str | tuple[str, ...] | None  # labels to keep (`sum by (...)`); None or (): one series
 
 
+def _labels(by: Grouping) -> tuple[str, ...]:
+    return (by,) if isinstance(by, str) else tuple(by or ())
+
+
 def _agg(by: Grouping) -> str:
-    labels = (by,) if isinstance(by, str) else tuple(by or ())
+    labels = _labels(by)
     return f"sum by ({', '.join(labels)}) " if labels else "sum"
 
 
@@ -224,10 +231,13 @@ class Objective:
         return self._series("_count", window, fn, matchers or {}, regex or {}, by)
 
     def errors(self, window: str, fn: str = RATE, matchers: Mapping[str, str] | None = None,
-               regex: Mapping[str, str] | None = None, by: Grouping = None, guard: bool = False) -> str:
+               regex: Mapping[str, str] | None = None, by: Grouping = None, guard: bool = False,
+               total: str | None = None) -> str:
         """Bad events over `window`. `guard`: a service that never failed has no `outcome="bad"` series, so
         its availability errors read 0 (` or vector(0)`), not "no data"; grouped, each group that has
-        traffic reads 0 (` or 0 * total`: a label-less 0 would match no group)."""
+        traffic reads 0 (` or 0 * total`: a label-less 0 would match no group). `total`: a recorded total to
+        guard with instead, ungrouped too, so the errors exist exactly when it does (the tiles: bad and
+        total recorded at the same evaluations)."""
         sli = self.slo.sli
         if isinstance(sli, EventsSLI):
             return promql.render_window(sli.error_query, window)
@@ -236,6 +246,8 @@ class Objective:
             bad = self._series("_count", window, fn, matchers or {}, regex or {}, by, bad=True)
             if not guard:
                 return bad
+            if total is not None:  # `on`: the recorded total carries the SLO's labels too
+                return f"{bad}\nor on ({', '.join(_labels(by))})\n0 * {total}"
             if by:
                 return f"{bad}\nor\n0 * {self.total(window, fn, matchers, regex, by)}"
             return f"{bad} or vector(0)"

@@ -6,6 +6,7 @@ The generated test files run half a day (the fine tiles); this one reaches the c
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import yaml
@@ -46,6 +47,8 @@ def test_thirty_hours_of_day_night_traffic_count_within_001_of_the_exact_budget(
         pt.Phase(hours(6, step), 0.2 * budget, day),    # fine tiles, to the 6h junction
         pt.Phase(hours(6, step), 1.5 * budget, day),    # the raw 6h
     ]
+    phases[-1] = pt.Phase(pt.on_a_tile(sum(p.steps for p in phases), slo) - sum(p.steps for p in phases[:-1]),
+                          1.5 * budget, day)  # the checks on a tile, where the rules read their tiles exactly
     end = pt._at(sum(p.steps for p in phases) * step, step)
     exact_ratio = pt.exact_ratio(phases)
     exact_budget = 1 - exact_ratio / budget
@@ -69,5 +72,7 @@ def test_thirty_hours_of_day_night_traffic_count_within_001_of_the_exact_budget(
 def test_each_tile_is_one_sample_whatever_the_evaluation_interval():
     slo = load([str(EXAMPLES)]).slos[0]
     fine, coarse = queries.tile_rates(slo, names.SLI_BAD, "sum(rate(x[4m]))")
-    assert fine.endswith("(vector(time() % 240) < 60)") and coarse.endswith("(vector(time() % 3600) < 60)")
+    # each tile rule looks back at its own last sample: written again only once that is a tile old
+    assert re.search(r"unless on \(\)\nlast_over_time\(slo:sli_bad_tile:rate4m\{[^}]+\}\[3m30s\]\)$", fine)
+    assert re.search(r"unless on \(\)\nlast_over_time\(slo:sli_bad_tile:rate1h\{[^}]+\}\[59m30s\]\)$", coarse)
     assert "[59m59s]) * 240 / 3600" in coarse  # 15 fine tiles: a second short of 1h keeps a 16th out

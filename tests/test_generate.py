@@ -91,7 +91,7 @@ def test_other_output_formats():
     assert crd["kind"] == "PrometheusRule" and crd["metadata"]["name"] == "slokit-checkout"
     assert crd["spec"]["groups"][0]["name"] == "slokit-checkout-availability-sli"
     mimir = yaml.safe_load(generate(spec, "mimir")[0]["rules/search.yml"])
-    assert mimir["namespace"] == "slokit-search" and len(mimir["groups"]) == 8  # 2 SLOs x sli, period, meta, alerts
+    assert mimir["namespace"] == "slokit-search" and len(mimir["groups"]) == 6  # 2 SLOs x sli, period, alerts
 
 
 scalars = st.one_of(st.text(max_size=30), st.integers(), st.booleans(), st.none(),

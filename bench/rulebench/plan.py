@@ -77,9 +77,10 @@ def make(rules: list[Rule], end: int, roots: Iterable[Rule], window: tuple[int, 
         if rule.alert or rule.ident not in needs:
             continue
         for lo, hi in _merge(needs[rule.ident]):
-            start = math.floor(lo / rule.interval) * rule.interval
+            # evaluated once per sample it writes: a tile kept once per tile is one evaluation per tile
+            start = math.floor(lo / rule.spacing) * rule.spacing
             stop = min(end, math.ceil(hi))
-            grouped.setdefault((level[rule.ident], rule.interval, int(start), stop), []).append(rule)
+            grouped.setdefault((level[rule.ident], rule.spacing, int(start), stop), []).append(rule)
     jobs = tuple(Job(lv, interval, start, stop, tuple(rs))
                  for (lv, interval, start, stop), rs in sorted(grouped.items(), key=lambda kv: kv[0]))
     return Plan(jobs, math.floor(raw_start), producers)

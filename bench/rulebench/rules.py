@@ -7,6 +7,7 @@ selectors to the recording rules of the same rule set by metric name and static 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -68,13 +69,19 @@ class Rule:
 
     @cached_property
     def spacing(self) -> float:
-        """Seconds between the samples it writes: its interval, or the tile of a rule kept only at the
-        evaluation that opens each tile (slokit's tiles: `... and on () (vector(time() % 240) < 60)`)."""
+        """Seconds between the samples it writes: its interval, or the tile of a rule kept only once per tile
+        (slokit's tiles: `... unless on () last_over_time(<itself>[3m30s])`, the next interval past that
+        look-back; before, `... and on () (vector(time() % 240) < 60)`)."""
+        gated = re.search(r"unless on \(\)\s*last_over_time\(([^{\[]+)\{[^}]*\}\[(\w+)\]\)\s*$", self.expr)
+        if gated and gated.group(1) == self.name:
+            return math.ceil(seconds(gated.group(2)) / self.interval) * self.interval
         tiled = re.search(r"vector\(time\(\) % (\d+)\) < \d+\)\s*$", self.expr)
         return float(tiled.group(1)) if tiled else self.interval
 
     def reads(self) -> list[Read]:
-        return list(_reads(promql_parser.parse(self.expr), 0.0, 0.0, False))
+        """What it reads, but for its own output (a tile's look-back at its last sample)."""
+        own = self.name if not self.alert else None
+        return [r for r in _reads(promql_parser.parse(self.expr), 0.0, 0.0, False) if r.name != own]
 
     def writes(self, read: Read) -> bool:
         """Whether this recording rule's output can match `read` (by name and its static labels)."""

@@ -41,6 +41,15 @@ def step_seconds(slo: SLO) -> int:
     return slo.table.step
 
 
+def on_a_tile(steps: int, slo: SLO) -> int:
+    """`steps`, rounded up to a time the rules write a tile at: the tiles record themselves once per tile from
+    their first sample, which needs two raw samples (time 0 and one step), so one step past each tile
+    boundary. The `-period` group reads its tiles the evaluation it writes them, so a check there sees the
+    junctions as Prometheus' own evaluations do: exact."""
+    per = slo.table.tile.seconds // step_seconds(slo)
+    return steps + (1 - steps) % per
+
+
 def exact_ratio(phases: list[Phase], last: int | None = None) -> float:
     """Bad events over all events in the `last` steps (all of them by default): what the recorded ratios
     must come close to, counted event by event."""
@@ -166,10 +175,11 @@ def input_series(slo: SLO, phases: list[Phase]) -> list[dict[str, str]]:
         else:
             out.append(_series(names.sli_record(w.name), recorded_labels(slo, w.name),
                                _window_ratio(phases, w.seconds // step)))
-    if counted:  # the tiles, one sample per tile as `queries.tiled` records them
+    if counted:  # the tiles, one sample per tile from the first step on, as `queries.tiled` records them
         every = table.tile.seconds // step
         out += [_series(names.TILE[name] + table.tile.name, recorded_labels(slo),
-                        " ".join(f"{_num(v)} _x{every - 1}" for v in _window_rate(phases, every, step, share)[::every]))
+                        "_ " + " ".join(f"{_num(v)} _x{every - 1}"
+                                        for v in _window_rate(phases, every, step, share)[1::every]))
                 for name, share in ((names.SLI_BAD, "bad"), (names.SLI_TOTAL, "all"))]
     return out
 
@@ -405,12 +415,13 @@ def budget_tests(slo: SLO) -> list[dict[str, Any]]:
     # half a shortest window of it count 0.6 to 1.4 times; halves of at least 20 shortest windows keep that
     # within the tolerance (a table whose shortest window is large beside its page windows needs them).
     half = max(1, max(table.raw_limit.seconds, 20 * table.shortest.seconds) // step)
+    days = on_a_tile(2 * half, slo) - half  # the check on a tile
     night, day = REQUESTS_PER_STEP / 100, REQUESTS_PER_STEP
     scenarios = [
-        ("errors only at night", [Phase(half, 50 * budget, night), Phase(half, 0.1 * budget, day)]),
-        ("errors only at the day peak", [Phase(half, 0.0, night), Phase(half, 1.5 * budget, day)]),
+        ("errors only at night", [Phase(half, 50 * budget, night), Phase(days, 0.1 * budget, day)]),
+        ("errors only at the day peak", [Phase(half, 0.0, night), Phase(days, 1.5 * budget, day)]),
     ]
-    end = _at(2 * half * step, step)
+    end = _at((half + days) * step, step)
     tests = []
     for title, phases in scenarios:
         exact = 1 - exact_ratio(phases) / budget

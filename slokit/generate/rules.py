@@ -1,7 +1,8 @@
 """Prometheus recording and alerting rules for SLOs: SLI ratios, metadata, multiwindow burn-rate alerts.
 
-Per SLO four groups (docs/spec.md "How budgets are counted" says why): `-sli` (the ratio of every alert
-window, the event rates and tiles the long windows are built from), `-period`, `-meta`, and `-alerts` (the
+Per SLO three groups (docs/spec.md "How budgets are counted" says why): `-sli` every step (the ratio of
+every alert window and the event rates the long windows are built from), `-period` every tile (the tiles, the
+period's ratio, the budget and the metadata: nothing there changes faster), and `-alerts` every step (the
 two tiers and the guards).
 
 Names and labels here are a contract the dashboards, Alertmanager routing and the runtime read:
@@ -54,19 +55,17 @@ def counted_windows(slo: SLO, table: windows.WindowTable) -> set[int]:
 def sli_rules(slo: SLO, table: windows.WindowTable) -> list[dict[str, Any]]:
     """Error ratios for every alert window. Up to the raw limit (the page tier's windows) from the raw
     series; beyond it from recorded event rates (`queries.event_weighted`: the raw limit's and the tiles').
-    Raw SLIs have no events: each window is their own ratio query."""
+    Raw SLIs have no events: each window is their own ratio query. Last, the burn rate now (the shortest
+    window's), which a dashboard wants as fresh as the ratio."""
     objective = queries.Objective.of(slo)
+    current_burn = {"record": names.CURRENT_BURN, "labels": queries.slo_labels(slo),
+                    "expr": f"{queries.recorded(slo, table.shortest.name)} / {promql.float_literal(slo.error_budget)}"}
     if isinstance(slo.sli, RawSLI):
-        return [_record(slo, names.sli_record(w.name), objective.ratio(w.name), w.name) for w in table.windows]
+        return [_record(slo, names.sli_record(w.name), objective.ratio(w.name), w.name)
+                for w in table.windows] + [current_burn]
     # Grouped SLOs keep their labels through every series: each group has its own ratios, budget and alerts.
     by = objective.grouping
     counted, rules = counted_windows(slo, table), []
-    tile, coarse = table.tile.name, table.coarse_tile.name  # what the event-weighted windows sum
-    for series, fine in ((names.SLI_BAD, objective.errors(tile, guard=True, by=by)),
-                         (names.SLI_TOTAL, objective.total(tile, by=by))):
-        fine_tiles, coarse_tiles = queries.tile_rates(slo, series, fine)
-        rules += [_record(slo, names.TILE[series] + tile, fine_tiles),
-                  _record(slo, names.TILE[series] + coarse, coarse_tiles)]
     for w in table.windows:
         long = w.seconds > table.raw_limit.seconds  # built from the recorded rates
         if w.seconds not in counted:
@@ -77,21 +76,43 @@ def sli_rules(slo: SLO, table: windows.WindowTable) -> list[dict[str, Any]]:
                             queries.event_weighted(slo, names.SLI_TOTAL, w.seconds))
         else:
             rules += _rates(slo, w, objective.errors(w.name, guard=True, by=by), objective.total(w.name, by=by))
+    return rules + [current_burn]
+
+
+def tile_rules(slo: SLO, table: windows.WindowTable) -> list[dict[str, Any]]:
+    """The tiles the windows past the raw limit sum: fine ones (the SLI's rates over a tile) and coarse ones
+    (15 fine tiles each), one sample per tile (`queries.tiled`). Raw SLIs have no events, so no tiles."""
+    if isinstance(slo.sli, RawSLI):
+        return []
+    objective = queries.Objective.of(slo)
+    by, tile, coarse = objective.grouping, table.tile.name, table.coarse_tile.name
+    # Total first, and bad guarded with it: both start at the same evaluation, so their tiles cover the same
+    # slots (a bad tile guarded with `vector(0)` would start a step before the first rate in promtool).
+    total = queries.recorded_rate(slo, names.TILE[names.SLI_TOTAL], tile)
+    rules = []
+    for series, fine in ((names.SLI_TOTAL, objective.total(tile, by=by)),
+                         (names.SLI_BAD, objective.errors(tile, guard=True, by=by, total=total))):
+        fine_tiles, coarse_tiles = queries.tile_rates(slo, series, fine)
+        rules += [_record(slo, names.TILE[series] + tile, fine_tiles),
+                  _record(slo, names.TILE[series] + coarse, coarse_tiles)]
     return rules
 
 
 def period_rules(slo: SLO, table: windows.WindowTable) -> list[dict[str, Any]]:
-    """The period's error ratio, bad events over all events (raw SLIs: the shortest window's ratio averaged
-    over time, the best a ratio without counts allows). Its own group, every tile: it reads the longest
-    ranges, and a budget figure need not be fresher than a few steps."""
+    """The `-period` group: the tiles, the period's error ratio (bad events over all events; raw SLIs: the
+    shortest window's ratio averaged over time, the best a ratio without counts allows), then the budget and
+    metadata. Every tile, not every step: it reads the longest ranges, a budget figure need not be fresher
+    than a tile, and every rule here is an evaluation the user's Prometheus runs forever."""
     period = table.period
     if slo.calendar is not None:
-        return calendar_rules(slo, table)
-    if isinstance(slo.sli, RawSLI):
+        ratio = calendar_rules(slo, table)
+    elif isinstance(slo.sli, RawSLI):
         expr = f"avg_over_time({queries.recorded(slo, table.shortest.name)}[{period.name}])"
-        return [_record(slo, names.sli_record(period.name), expr, period.name)]
-    return [_record(slo, names.sli_record(period.name), queries.event_weighted_ratio(slo, period.seconds),
-                    period.name)]
+        ratio = [_record(slo, names.sli_record(period.name), expr, period.name)]
+    else:
+        ratio = [_record(slo, names.sli_record(period.name), queries.event_weighted_ratio(slo, period.seconds),
+                         period.name)]
+    return tile_rules(slo, table) + ratio + meta_rules(slo, table)
 
 
 # How far back a calendar count looks for its own last value: evaluations missed for less than this (a restart,
@@ -132,6 +153,7 @@ def calendar_rules(slo: SLO, table: windows.WindowTable) -> list[dict[str, Any]]
 
 
 def meta_rules(slo: SLO, table: windows.WindowTable) -> list[dict[str, Any]]:
+    """The objective, the budget, what the period has burnt of it and when it runs out, and the SLO's info."""
     sel, budget = queries.slo_selector(slo), promql.float_literal(slo.error_budget)
     period = table.period.name
     base = queries.slo_labels(slo)
@@ -139,8 +161,6 @@ def meta_rules(slo: SLO, table: windows.WindowTable) -> list[dict[str, Any]]:
     return [
         {"record": names.OBJECTIVE, "expr": f"vector({promql.float_literal(slo.objective / 100)})", "labels": base},
         {"record": names.ERROR_BUDGET, "expr": f"vector({budget})", "labels": base},
-        {"record": names.CURRENT_BURN, "expr": f"{queries.recorded(slo, table.shortest.name)} / {budget}",
-         "labels": base},
         {"record": names.PERIOD_BURN, "expr": f"{queries.recorded(slo, period)} / {budget}", "labels": base},
         {"record": names.BUDGET_REMAINING, "expr": f"1 - {burn}", "labels": base},
         # At the period's pace, the budget left lasts remaining / burn periods (+Inf when nothing burns).
@@ -233,16 +253,17 @@ def guard_rules(slo: SLO, table: windows.WindowTable) -> list[dict[str, Any]]:
 
 
 def group_names(slo: SLO) -> list[str]:
-    """The rule groups of an SLO, in evaluation order: SLI ratios, the period, metadata, alerts."""
+    """The rule groups of an SLO, in evaluation order: SLI ratios, the period (tiles, budget, metadata),
+    alerts."""
     prefix = f"slokit-{slo.service}-{slo.name}"
-    return [f"{prefix}-sli", f"{prefix}-period", f"{prefix}-meta"] + ([f"{prefix}-alerts"] if slo.alerting else [])
+    return [f"{prefix}-sli", f"{prefix}-period"] + ([f"{prefix}-alerts"] if slo.alerting else [])
 
 
 def rule_groups(slo: SLO) -> list[dict[str, Any]]:
     table = slo.table
     step = table.step
     slow = step if slo.calendar is not None else table.tile.seconds  # a calendar count adds each step's events
-    builders = ((sli_rules, step), (period_rules, slow), (meta_rules, step), (alert_rules, step))
+    builders = ((sli_rules, step), (period_rules, slow), (alert_rules, step))
     return [_group(name, build(slo, table), interval)
             for name, (build, interval) in zip(group_names(slo), builders, strict=False)]
 
