@@ -104,10 +104,15 @@ def test_quick_run_evaluates_both_rule_sets_over_backfilled_inputs(tmp_path: Pat
         assert outputs["found"][f"{names.SLI_RECORD}30d"] == slos and not outputs["missing"], outputs
         coverage = result["checks"]["coverage"][name]
         assert coverage["reads"] > 0 and coverage["min_share"] >= 0.9, coverage  # no empty long-range input
+        assert coverage["max_share"] <= 1.1, coverage  # nor one denser than its rule writes (a tile per tile)
         assert result["checks"]["budget"][name]["slos"] == slos
         [fired] = result["checks"]["alerts"]["first"][name].values()
         fault = result["history"]["fault"]
         assert fault < fired["page"] < fault + 3600 and fault < fired["ticket"] < fault + 6 * 3600, fired
+    first = result["checks"]["alerts"]["first"]
+    [slokit], [sloth_shape] = first["slokit"].values(), first["sloth"].values()
+    for severity in ("page", "ticket"):  # the same decisions, within a minute
+        assert abs(slokit[severity] - sloth_shape[severity]) <= 60, first
     assert not result["checks"]["alerts"]["firing_before_fault"]
     text = doc.read_text()
     assert "old" not in text and "## Runtime\n\nkept" in text and "**slokit / Sloth**" in text

@@ -55,18 +55,22 @@ def test_label_contract():
     assert {r["labels"]["slo_window"] for r in recorded} == {"5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"}
     assert all(r["labels"]["slo_service"] == "checkout" and r["labels"]["team"] == "payments" for r in recorded)
     alerts = [r for g in doc["groups"] for r in g["rules"] if "alert" in r]
-    assert [(a["alert"], a["labels"]["slo_name"], a["labels"]["slo_severity"]) for a in alerts] == [
-        ("CheckoutAvailability", "availability", "page"),
-        ("CheckoutAvailability", "availability", "ticket"),
-        ("CheckoutAvailabilityNoData", "availability", "ticket"),
-        ("CheckoutAvailabilitySLIInvalid", "availability", "ticket"),
-        ("CheckoutAvailabilityBudgetExhaustion", "availability", "ticket"),  # opted in by the spec
-        ("CheckoutLatency", "latency", "page"),  # the spec disables the latency ticket
-        ("CheckoutLatencyNoData", "latency", "ticket"),
-        ("CheckoutLatencySLIInvalid", "latency", "ticket"),
+    group_of = {id(r): g["name"].removeprefix("slokit-checkout-") for g in doc["groups"] for r in g["rules"]}
+    assert [(group_of[id(a)], a["alert"], a["labels"]["slo_severity"]) for a in alerts] == [
+        # every tile: about days
+        ("availability-period", "CheckoutAvailabilitySLIInvalid", "ticket"),
+        ("availability-period", "CheckoutAvailabilityBudgetExhaustion", "ticket"),  # opted in by the spec
+        # every step
+        ("availability-alerts", "CheckoutAvailability", "page"),
+        ("availability-alerts", "CheckoutAvailability", "ticket"),
+        ("availability-alerts", "CheckoutAvailabilityNoData", "ticket"),
+        ("latency-period", "CheckoutLatencySLIInvalid", "ticket"),
+        ("latency-alerts", "CheckoutLatency", "page"),  # the spec disables the latency ticket
+        ("latency-alerts", "CheckoutLatencyNoData", "ticket"),
     ]
-    assert alerts[0]["labels"]["channel"] == "pager" and alerts[5]["for"] == "2m"
-    assert alerts[2]["for"] == "5m"  # no data: the shortest window
+    assert all(a["labels"]["slo_name"] == group_of[id(a)].split("-")[0] for a in alerts)
+    assert alerts[2]["labels"]["channel"] == "pager" and alerts[6]["for"] == "2m"
+    assert alerts[4]["for"] == "5m"  # no data: the shortest window
 
 
 def test_http_shorthand_queries_the_middleware_metrics():

@@ -251,9 +251,10 @@ def test_each_row_waits_its_own_for_and_the_absent_alert_fires_in_promtool(write
     files, _ = rule_files(spec)
     alerts = [r for g in yaml.safe_load(files["rules/monitoring.yml"])["groups"] for r in g["rules"] if "alert" in r]
     assert [(r["alert"], r.get("for"), r["labels"].get("long"), r["labels"].get("short")) for r in alerts] == [
+        ("ErrorBudgetBurnSLIInvalid", "5m", None, None),  # the -period group's, once per tile
         ("ErrorBudgetBurn", "2m", "1h", "5m"), ("ErrorBudgetBurn", "15m", "6h", "30m"),
         ("ErrorBudgetBurn", "1h", "1d", "2h"), ("ErrorBudgetBurn", "3h", "4d", "6h"),
-        ("SLOMetricAbsent", "10m", None, None), ("ErrorBudgetBurnSLIInvalid", "5m", None, None)]
+        ("SLOMetricAbsent", "10m", None, None)]
     (tmp_path / "rules.yml").write_text(files["rules/monitoring.yml"])
 
     def firing(alert: str, at: str, labels: str | None, extra: str = "") -> dict[str, object]:

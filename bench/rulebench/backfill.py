@@ -94,7 +94,7 @@ def recorded(promtool: str, plan: Plan, server: prom.Prometheus, work: Path, log
             for first in range(0, len(job.rules), per_run):
                 rules = job.rules[first:first + per_run]
                 path = work / "backfill-rules.yml"
-                path.write_text(yaml.safe_dump(_document(rules), sort_keys=False, width=1 << 16))
+                path.write_text(yaml.safe_dump(_document(rules, job.interval), sort_keys=False, width=1 << 16))
                 shutil.rmtree(staging, ignore_errors=True)
                 staging.mkdir()
                 _run([promtool, "tsdb", "create-blocks-from", f"--max-block-duration={window // HOUR}h", "-q",
@@ -129,10 +129,13 @@ def settle(server: prom.Prometheus, progress: Callable[[str], None]) -> None:
         time.sleep(2)
 
 
-def _document(rules: tuple[Any, ...]) -> dict[str, Any]:
+def _document(rules: tuple[Any, ...], interval: float) -> dict[str, Any]:
+    """A job's rules in their groups, each group at the job's interval: promtool evaluates a group at its
+    own interval, not --eval-interval, and a tile gated on its own last sample (which a backfill has not
+    written yet) must be evaluated once per tile."""
     groups: dict[str, dict[str, Any]] = {}
     for rule in rules:
-        group = groups.setdefault(rule.group, {"name": rule.group, "interval": f"{rule.interval:g}s", "rules": []})
+        group = groups.setdefault(rule.group, {"name": rule.group, "interval": f"{interval:g}s", "rules": []})
         group["rules"].append(rule.source)
     return {"groups": list(groups.values())}
 

@@ -2,8 +2,8 @@
 
 Per SLO three groups (docs/spec.md "How budgets are counted" says why): `-sli` every step (the ratio of
 every alert window and the event rates the long windows are built from), `-period` every tile (the tiles, the
-period's ratio, the budget and the metadata: nothing there changes faster), and `-alerts` every step (the
-two tiers and the guards).
+period's ratio, the budget, the metadata and the invalid-SLI and exhaustion alerts: nothing there changes
+faster), and `-alerts` every step (the two tiers and the no-data alert).
 
 Names and labels here are a contract the dashboards, Alertmanager routing and the runtime read:
 recorded series `slo:sli_error:ratio_rate<window>` carry `slo_service`, `slo_name`, `slo_window`; alerts
@@ -100,9 +100,10 @@ def tile_rules(slo: SLO, table: windows.WindowTable) -> list[dict[str, Any]]:
 
 def period_rules(slo: SLO, table: windows.WindowTable) -> list[dict[str, Any]]:
     """The `-period` group: the tiles, the period's error ratio (bad events over all events; raw SLIs: the
-    shortest window's ratio averaged over time, the best a ratio without counts allows), then the budget and
-    metadata. Every tile, not every step: it reads the longest ranges, a budget figure need not be fresher
-    than a tile, and every rule here is an evaluation the user's Prometheus runs forever."""
+    shortest window's ratio averaged over time, the best a ratio without counts allows), then the budget,
+    metadata and the slow guards. Every tile, not every step: it reads the longest ranges, a budget figure
+    need not be fresher than a tile, and every rule here is an evaluation the user's Prometheus runs
+    forever."""
     period = table.period
     if slo.calendar is not None:
         ratio = calendar_rules(slo, table)
@@ -112,7 +113,7 @@ def period_rules(slo: SLO, table: windows.WindowTable) -> list[dict[str, Any]]:
     else:
         ratio = [_record(slo, names.sli_record(period.name), queries.event_weighted_ratio(slo, period.seconds),
                          period.name)]
-    return tile_rules(slo, table) + ratio + meta_rules(slo, table)
+    return tile_rules(slo, table) + ratio + meta_rules(slo, table) + guard_rules(slo, table, slow=True)
 
 
 # How far back a calendar count looks for its own last value: evaluations missed for less than this (a restart,
@@ -221,12 +222,15 @@ def alert_rules(slo: SLO, table: windows.WindowTable) -> list[dict[str, Any]]:
                 f"{what} is burning its error budget too fast: it would be spent before the "
                 f"{table.period.name} period ends (objective {objective}%).", {**tier.labels, **rows},
                 tier.annotations))
-    return rules + guard_rules(slo, table)
+    return rules + guard_rules(slo, table, slow=False)
 
 
-def guard_rules(slo: SLO, table: windows.WindowTable) -> list[dict[str, Any]]:
-    """Alerts about the SLI and the budget themselves: no data, an impossible ratio, exhaustion ahead."""
-    assert slo.alerting is not None
+def guard_rules(slo: SLO, table: windows.WindowTable, slow: bool) -> list[dict[str, Any]]:
+    """Alerts about the SLI and the budget themselves: no data (every step, `slow=False`: a dead service is
+    news now), an impossible ratio and exhaustion ahead (`slow`: every tile, in `-period`; both are about
+    days, and every rule is an evaluation the user's Prometheus runs forever)."""
+    if slo.alerting is None:
+        return []
     alerting, sel, short = slo.alerting, queries.slo_selector(slo), table.shortest
     within = alerting.exhaustion.within
     what = f"{{{{ $labels.{names.SERVICE} }}}} {{{{ $labels.{names.NAME} }}}}"
@@ -249,7 +253,8 @@ def guard_rules(slo: SLO, table: windows.WindowTable) -> list[dict[str, Any]]:
     ]
     return [_alert(slo, alerting.guard_name(guard, suffix), expr, guard.severity, guard.for_ or short.name,
                    f"({guard.severity}) {what} SLO: {suffix}", summary, guard.labels)
-            for guard, suffix, expr, summary in checks if guard.enabled]
+            for guard, suffix, expr, summary in checks
+            if guard.enabled and slow == (suffix != names.NO_DATA_SUFFIX)]
 
 
 def group_names(slo: SLO) -> list[str]:
