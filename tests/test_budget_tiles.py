@@ -6,6 +6,7 @@ The generated test files run half a day (the fine tiles); this one reaches the c
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import textwrap
 
@@ -47,8 +48,8 @@ def test_thirty_hours_of_day_night_traffic_count_within_001_of_the_exact_budget(
         pt.Phase(hours(6, step), 0.2 * budget, day),    # fine tiles, to the 6h junction
         pt.Phase(hours(6, step), 1.5 * budget, day),    # the raw 6h
     ]
-    phases[-1] = pt.Phase(pt.on_a_tile(sum(p.steps for p in phases), slo) - sum(p.steps for p in phases[:-1]),
-                          1.5 * budget, day)  # the checks on a tile, where the rules read their tiles exactly
+    steps = sum(p.steps for p in phases)  # the checks on a tile, where the rules read their tiles exactly
+    phases[-1] = dataclasses.replace(phases[-1], steps=phases[-1].steps + pt.on_a_tile(steps, slo) - steps)
     end = pt._at(sum(p.steps for p in phases) * step, step)
     exact_ratio = pt.exact_ratio(phases)
     exact_budget = 1 - exact_ratio / budget

@@ -184,12 +184,13 @@ def coverage(server: Prometheus, rules: list[Rule], plan: Plan, services: list[s
             offset = f" offset {-read.hi:.0f}s" if read.hi < 0 else ""
             result = server.query(f"count_over_time({read.promql()}[{width:.0f}s]{offset})", at)
             counts = [float(r["value"][1]) for r in result]
-            share = min(counts) / (width / step) if counts else 0.0
+            expected = width / step
+            share = min(counts) / expected if counts else 0.0
             entry = out.setdefault(rule.set, {"reads": 0, "min_share": math.inf, "worst": "", "max_share": 0.0,
                                               "densest": ""})
             entry["reads"] += 1
-            if counts and max(counts) / (width / step) > entry["max_share"]:  # more samples than it writes
-                entry["max_share"] = max(counts) / (width / step)
+            if counts and max(counts) / expected > entry["max_share"]:  # more samples than it writes
+                entry["max_share"] = max(counts) / expected
                 entry["densest"] = f"{rule.name} reads {read.promql()}[{width:.0f}s]"
             if share < entry["min_share"]:
                 entry["min_share"], entry["worst"] = share, f"{rule.name} reads {read.promql()}[{width:.0f}s]"

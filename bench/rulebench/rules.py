@@ -71,12 +71,11 @@ class Rule:
     def spacing(self) -> float:
         """Seconds between the samples it writes: its interval, or the tile of a rule kept only once per tile
         (slokit's tiles: `... unless on () last_over_time(<itself>[3m30s])`, the next interval past that
-        look-back; before, `... and on () (vector(time() % 240) < 60)`)."""
+        look-back)."""
         gated = re.search(r"unless on \(\)\s*last_over_time\(([^{\[]+)\{[^}]*\}\[(\w+)\]\)\s*$", self.expr)
         if gated and gated.group(1) == self.name:
             return math.ceil(seconds(gated.group(2)) / self.interval) * self.interval
-        tiled = re.search(r"vector\(time\(\) % (\d+)\) < \d+\)\s*$", self.expr)
-        return float(tiled.group(1)) if tiled else self.interval
+        return self.interval
 
     def reads(self) -> list[Read]:
         """What it reads, but for its own output (a tile's look-back at its last sample)."""

@@ -415,7 +415,7 @@ def budget_tests(slo: SLO) -> list[dict[str, Any]]:
     # half a shortest window of it count 0.6 to 1.4 times; halves of at least 20 shortest windows keep that
     # within the tolerance (a table whose shortest window is large beside its page windows needs them).
     half = max(1, max(table.raw_limit.seconds, 20 * table.shortest.seconds) // step)
-    days = on_a_tile(2 * half, slo) - half  # the check on a tile
+    days = on_a_tile(2 * half, slo) - half  # the check on a tile: the junction a step or three past night
     night, day = REQUESTS_PER_STEP / 100, REQUESTS_PER_STEP
     scenarios = [
         ("errors only at night", [Phase(half, 50 * budget, night), Phase(days, 0.1 * budget, day)]),
