@@ -15,7 +15,8 @@ from tests.conftest import ROOT, require
 
 sys.path.insert(0, str(ROOT / "bench"))
 
-from rulebench import plan, rules, sloth  # noqa: E402
+import prometheus_rules  # noqa: E402 (bench/prometheus_rules.py)
+from rulebench import plan, rules, sloth, traffic  # noqa: E402
 
 DAY = 86400
 
@@ -116,3 +117,22 @@ def test_quick_run_evaluates_both_rule_sets_over_backfilled_inputs(tmp_path: Pat
     assert not result["checks"]["alerts"]["firing_before_fault"]
     text = doc.read_text()
     assert "old" not in text and "## Runtime\n\nkept" in text and "**slokit / Sloth**" in text
+
+
+def test_shared_shape_writes_the_rules_over_recorded_series_once(tmp_path: Path) -> None:
+    """`--shape shared` (an experiment): per SLO only what reads the SLI's queries, the constants and the
+    alerts; everything else once for all SLOs, reading every SLO's series, the coarse tiles still one per tile."""
+    files = prometheus_rules.write_rules(traffic.services(3, 0), tmp_path, "shared")["slokit"]
+    loaded = [r for path in files for r in rules.load(path, "slokit", 60)]
+    shared = [r for r in loaded if r.file == "zz-shared.yml"]
+    per_slo = [r for r in loaded if r.file != "zz-shared.yml"]
+    assert {r.name for r in shared} & {r.name for r in per_slo if not r.alert} == set()
+    assert sorted(r.name for r in shared if r.name.startswith(names.SLI_RECORD)) == sorted(
+        names.sli_record(w) for w in ("1h", "2h", "6h", "1d", "3d", "30d"))
+    assert all(not any(m[0] == names.SERVICE and m[1] == "=" for read in r.reads() for m in read.matchers)
+               for r in shared)  # every SLO's series
+    coarse = {r.name: r.spacing for r in shared if r.name.startswith(names.TILE[names.SLI_BAD])}
+    assert coarse == {names.TILE[names.SLI_BAD] + "1h": 3600}  # `unless` series by series: once per tile
+    assert len([r for r in per_slo if not r.alert]) == 3 * 9  # 4 in -sli, 5 in -period
+    result = subprocess.run([require("promtool"), "check", "rules", *map(str, files)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

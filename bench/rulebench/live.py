@@ -144,6 +144,29 @@ def summarize(snaps: list[dict[str, Any]], group_set: Callable[[str], str | None
     return {"sets": per_set, "evaluation": evaluation}
 
 
+def rule_times(server: Prometheus, sets: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """Per rule set and rule (its group kind and place in the group, `*` for the SLO): each rule's last
+    evaluation time (`/api/v1/rules`), over the SLOs. A rule's median is its own cost; where the mean is far
+    above it, some evaluations waited (for a core, a lock, the garbage collector)."""
+    times: dict[tuple[str, str, int], tuple[str, float, list[float]]] = {}
+    for group in server.get("/api/v1/rules")["groups"]:
+        name = next((n for n, prefix in sets.items() if group["file"].startswith(prefix)), None)
+        if name is None:
+            continue
+        kind = re.sub(r"svc\d{5}", "*", group["name"])
+        for i, rule in enumerate(group["rules"]):
+            what = re.sub(r"Svc\d{5}", "*", rule["name"])
+            entry = times.setdefault((name, kind, i), (what, group["interval"], []))
+            entry[2].append(rule.get("evaluationTime", 0.0))
+    out: dict[str, list[dict[str, Any]]] = {}
+    for (name, kind, i), (what, interval, seconds) in sorted(times.items()):
+        out.setdefault(name, []).append({
+            "group": kind, "index": i, "rule": what, "interval": interval, "rules": len(seconds),
+            "median_ms": statistics.median(seconds) * 1000, "mean_ms": statistics.mean(seconds) * 1000,
+            "seconds_per_minute": sum(seconds) * 60 / interval})
+    return out
+
+
 SPARSE_LOOKBACK = "2h"  # a series written once per tile (slokit's tiles: up to 1h apart) still has output
 
 
@@ -168,13 +191,15 @@ def outputs(server: Prometheus, rules: list[Rule], set_labels: dict[str, str]) -
 
 def coverage(server: Prometheus, rules: list[Rule], plan: Plan, services: list[str], at: float,
              min_range: float = 3600) -> dict[str, Any]:
-    """For the rules of `services`: every range read of at least `min_range` seconds evaluated at `at`
-    (the end of the history), the share of the samples it should find that it finds (raw series: one per
-    scrape step; recorded: one per interval of the rule writing them, or per tile)."""
+    """For the rules of `services` (and the rules of every SLO at once): every range read of at least
+    `min_range` seconds evaluated at `at` (the end of the history), the share of the samples it should find
+    that it finds (raw series: one per scrape step; recorded: one per interval of the rule writing them, or
+    per tile)."""
     index = {r.ident: r for r in rules}
     out: dict[str, Any] = {}
     for rule in rules:
-        if not services_in(rule.expr) & set(services):
+        named = services_in(rule.expr)
+        if named and not named & set(services):  # a rule naming no service reads every SLO's series
             continue
         for read, writers in plan.producers[rule.ident]:
             width = read.hi - read.lo

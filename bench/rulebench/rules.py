@@ -70,9 +70,9 @@ class Rule:
     @cached_property
     def spacing(self) -> float:
         """Seconds between the samples it writes: its interval, or the tile of a rule kept only once per tile
-        (slokit's tiles: `... unless on () last_over_time(<itself>[3m30s])`, the next interval past that
-        look-back)."""
-        gated = re.search(r"unless on \(\)\s*last_over_time\(([^{\[]+)\{[^}]*\}\[(\w+)\]\)\s*$", self.expr)
+        (slokit's tiles: `... unless on () last_over_time(<itself>[3m30s])`, or `unless` series by series, the
+        next interval past that look-back)."""
+        gated = re.search(r"unless\s+(?:on \(\)\s*)?last_over_time\(([^{\[]+)\{[^}]*\}\[(\w+)\]\)\s*$", self.expr)
         if gated and gated.group(1) == self.name:
             return math.ceil(seconds(gated.group(2)) / self.interval) * self.interval
         return self.interval
