@@ -93,7 +93,7 @@ def sloth_slos(svcs: list[traffic.Service]) -> list[sloth.SLO]:
                       alert_name=f"{svc.name.capitalize()}HighErrorRate") for svc in svcs]
 
 
-def write_rules(svcs: list[traffic.Service], work: Path, shape: str = "generated") -> dict[str, list[Path]]:
+def write_rules(svcs: list[traffic.Service], work: Path, shape: str) -> dict[str, list[Path]]:
     """slokit's rules as `slokit.generate` emits them (rules/*.yml, not the promtool tests), or reshaped
     (`shape`), and Sloth's."""
     spec_path = work / "slos.yml"
@@ -161,7 +161,7 @@ class Setup:
         return [s.name for s in self.svcs if s.fault]
 
 
-def prepare(n: int, work: Path, now: float, shape: str = "generated") -> Setup:
+def prepare(n: int, work: Path, now: float, shape: str) -> Setup:
     end = int(now) // 60 * 60 - 60
     fault = traffic.fault_start(end)
     svcs = traffic.services(n, fault)

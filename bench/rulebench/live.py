@@ -77,13 +77,23 @@ def snapshot(server: Prometheus) -> dict[str, Any]:
     return {"at": time.time(), "groups": groups, "evaluation": summary, "cpu": cpu}
 
 
+def set_of(path: str, sets: dict[str, str]) -> str | None:
+    """The rule set whose path prefix `path` (a rule file, or Prometheus' "file;group") starts with."""
+    return next((name for name, prefix in sets.items() if path.startswith(prefix)), None)
+
+
+def kind(name: str) -> str:
+    """A group or rule name with the benchmark's SLO in it made `*`: one kind over all SLOs."""
+    return re.sub(r"[sS]vc\d{5}", "*", name)
+
+
 def measure(server: Prometheus, sets: dict[str, str], cycles: int, warm_after: float,
             progress: Callable[[str], None], slowest: int = 2) -> dict[str, Any]:
     """Wait until every group evaluated after `warm_after`, then read the group metrics once per shortest
     interval, `cycles` times and at least over `slowest` intervals of the slowest group. `sets` maps a rule
     set to the path prefix of its files."""
     def group_set(group: str) -> str | None:
-        return next((name for name, prefix in sets.items() if group.startswith(prefix)), None)
+        return set_of(group, sets)
 
     first = snapshot(server)
     intervals = [g["interval"] for k, g in first["groups"].items() if group_set(k) and "interval" in g]
@@ -115,7 +125,7 @@ def summarize(snaps: list[dict[str, Any]], group_set: Callable[[str], str | None
         per_minute = [sum(s["groups"][k]["duration"] * 60 / s["groups"][k]["interval"] for k in keys) for s in snaps]
         kinds: dict[str, list[str]] = {}
         for k in keys:
-            kinds.setdefault(re.sub(r"svc\d{5}", "*", k.split(";", 1)[1]), []).append(k)
+            kinds.setdefault(kind(k.split(";", 1)[1]), []).append(k)
         per_set[name] = {
             "groups": len(keys),
             "cycle_seconds": statistics.median(cycle),
@@ -150,18 +160,16 @@ def rule_times(server: Prometheus, sets: dict[str, str]) -> dict[str, list[dict[
     above it, some evaluations waited (for a core, a lock, the garbage collector)."""
     times: dict[tuple[str, str, int], tuple[str, float, list[float]]] = {}
     for group in server.get("/api/v1/rules")["groups"]:
-        name = next((n for n, prefix in sets.items() if group["file"].startswith(prefix)), None)
+        name = set_of(group["file"], sets)
         if name is None:
             continue
-        kind = re.sub(r"svc\d{5}", "*", group["name"])
         for i, rule in enumerate(group["rules"]):
-            what = re.sub(r"Svc\d{5}", "*", rule["name"])
-            entry = times.setdefault((name, kind, i), (what, group["interval"], []))
+            entry = times.setdefault((name, kind(group["name"]), i), (kind(rule["name"]), group["interval"], []))
             entry[2].append(rule.get("evaluationTime", 0.0))
     out: dict[str, list[dict[str, Any]]] = {}
-    for (name, kind, i), (what, interval, seconds) in sorted(times.items()):
+    for (name, group_kind, i), (what, interval, seconds) in sorted(times.items()):
         out.setdefault(name, []).append({
-            "group": kind, "index": i, "rule": what, "interval": interval, "rules": len(seconds),
+            "group": group_kind, "index": i, "rule": what, "interval": interval, "rules": len(seconds),
             "median_ms": statistics.median(seconds) * 1000, "mean_ms": statistics.mean(seconds) * 1000,
             "seconds_per_minute": sum(seconds) * 60 / interval})
     return out
