@@ -4,7 +4,6 @@ Run:
     python bench/prometheus_rules.py                                # 50 and 500 SLOs, one Prometheus run each
     python bench/prometheus_rules.py --write docs/benchmarks.md     # also replaces that section of the docs
     python bench/prometheus_rules.py --quick --json out.json        # 4 SLOs in under a minute (tests/ runs it)
-    python bench/prometheus_rules.py --shape shared                 # an experiment: bench/rulebench/shared.py
 
 For N events SLOs (one service each, http-style `_count` counters: two instances x good/bad codes, day/night
 traffic, night-time errors for half of them, a two-hour fault at the peak for up to ten) it:
@@ -40,7 +39,7 @@ from typing import Any
 
 import sections
 import yaml
-from rulebench import backfill, live, plan, prom, rules, shared, sloth, traffic
+from rulebench import backfill, live, plan, prom, rules, sloth, traffic
 from rulebench.prom import Prometheus
 from sections import write_section
 
@@ -67,7 +66,6 @@ class Options:
     alone_cycles: int  # with one set loaded, for the process CPU per set
     quick: bool  # groups and scrapes every QUICK_INTERVAL live, no compaction waits: proves the harness only
     keep: Path | None
-    shape: str = "generated"  # or "shared": the generated rules reshaped by bench/rulebench/shared.py
 
 
 QUICK_INTERVAL = "3s"
@@ -93,9 +91,8 @@ def sloth_slos(svcs: list[traffic.Service]) -> list[sloth.SLO]:
                       alert_name=f"{svc.name.capitalize()}HighErrorRate") for svc in svcs]
 
 
-def write_rules(svcs: list[traffic.Service], work: Path, shape: str) -> dict[str, list[Path]]:
-    """slokit's rules as `slokit.generate` emits them (rules/*.yml, not the promtool tests), or reshaped
-    (`shape`), and Sloth's."""
+def write_rules(svcs: list[traffic.Service], work: Path) -> dict[str, list[Path]]:
+    """slokit's rules as `slokit.generate` emits them (rules/*.yml, not the promtool tests), and Sloth's."""
     spec_path = work / "slos.yml"
     spec_path.write_text(slokit_spec(svcs))
     # the public API: the slokit.generate package is callable (see its __init__), which mypy cannot see
@@ -108,8 +105,6 @@ def write_rules(svcs: list[traffic.Service], work: Path, shape: str) -> dict[str
             path = work / "rules" / "slokit" / Path(name).name
             path.write_text(text)
             out["slokit"].append(path)
-    if shape == "shared":
-        out["slokit"] = shared.reshape(out["slokit"])
     path = work / "rules" / "sloth" / "slos.yml"
     path.write_text(sloth.rules_text(sloth_slos(svcs)))
     out["sloth"].append(path)
@@ -161,11 +156,11 @@ class Setup:
         return [s.name for s in self.svcs if s.fault]
 
 
-def prepare(n: int, work: Path, now: float, shape: str) -> Setup:
+def prepare(n: int, work: Path, now: float) -> Setup:
     end = int(now) // 60 * 60 - 60
     fault = traffic.fault_start(end)
     svcs = traffic.services(n, fault)
-    files = write_rules(svcs, work, shape)
+    files = write_rules(svcs, work)
     loaded = [r for name, paths in files.items() for p in paths for r in rules.load(p, name, EVALUATION)]
     faulty = {s.name for s in svcs if s.fault}
     roots = [r for r in loaded if r.alert and live.services_in(r.expr) & faulty]
@@ -238,14 +233,14 @@ def run(opts: Options, progress: Callable[[str], None]) -> dict[str, Any]:
         raise SystemExit("prometheus and promtool must be installed (Debian: apt-get install prometheus)")
     work = Path(tempfile.mkdtemp(prefix="slokit-bench-rules-"))
     try:
-        setup = prepare(opts.slos, work, time.time(), opts.shape)
+        setup = prepare(opts.slos, work, time.time())
         progress(f"{opts.slos} SLOs: {_counts(setup.loaded)}; history {(setup.end - setup.origin) / DAY:.2f} d "
                  f"at {traffic.STEP} s")
         backfilled = history(setup, work, (prometheus, promtool), opts.quick, progress)
         started = time.time()
         measured = measure_live(setup, work, prometheus, opts, progress)
         return {
-            "slos": opts.slos, "quick": opts.quick, "shape": opts.shape, "date": time.strftime("%Y-%m-%d"),
+            "slos": opts.slos, "quick": opts.quick, "date": time.strftime("%Y-%m-%d"),
             "history": {"origin": setup.origin, "end": setup.end, "days": (setup.end - setup.origin) / DAY,
                         "step": traffic.STEP, "series": 4 * opts.slos, "fault": setup.fault,
                         "faulty": setup.faulty, "live_start": started, **backfilled},
@@ -281,9 +276,6 @@ def report(results: list[dict[str, Any]], before: dict[str, Any], after: tuple[f
              "",
              *([f"**--quick: every group runs every {QUICK_INTERVAL} here, whatever its interval, so these figures "
                 "prove the harness and are not the comparison.**", ""] if first["quick"] else []),
-             *(["**--shape shared: slokit's rules reshaped by bench/rulebench/shared.py (an experiment: every rule "
-                "that reads only slokit's recorded series written once for all SLOs), not what slokit generates.**",
-                ""] if first.get("shape", "generated") != "generated" else []),
              f"Per size: {first['history']['step']} s samples of 4 `_count` series per SLO backfilled for "
              f"{first['history']['days']:.1f} days (`promtool tsdb create-blocks-from openmetrics`); every recorded "
              "series a rule reads over a range, and the alerts' inputs around the fault, backfilled from them for "
@@ -398,8 +390,6 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write the results as JSON")
     parser.add_argument("--write", type=Path, help="markdown file whose section to replace")
     parser.add_argument("--keep", type=Path, help="copy each size's work dir (data, rules, logs) here")
-    parser.add_argument("--shape", choices=("generated", "shared"), default="generated",
-                        help="slokit's rules as generated, or reshaped by bench/rulebench/shared.py (an experiment)")
     parser.add_argument("--report-from", type=Path, nargs="+", metavar="JSON",
                         help="no run: the report of earlier --json files (say one per size, run side by side)")
     args = parser.parse_args()
@@ -418,7 +408,7 @@ def main() -> None:
         after = max((doc.get("load_after", doc["machine"]["load"]) for doc in runs), key=lambda x: x[0])
     else:
         before = machine()
-        results = [run(Options(n, cycles, alone, args.quick, args.keep, args.shape), progress) for n in sizes]
+        results = [run(Options(n, cycles, alone, args.quick, args.keep), progress) for n in sizes]
         after = os.getloadavg()
     section = report(results, before, after)
     print(section)

@@ -77,42 +77,51 @@ def console_history(slo: SLO, window: str, targets: Sequence[str] = ()) -> str:
     return f"{query} or {names.DECISION_TRANSITIONS}{{target=~{promql.quote(alternatives)}}}"
 
 
-def recorded_rate(slo: SLO, series: str, window: str) -> str:
-    """One SLO's recorded event rate (names.SLI_BAD or names.SLI_TOTAL) over a window of its table."""
-    return f"{series}{window}{slo_selector(slo)}"
+def recorded_rate(selector: str, series: str, window: str) -> str:
+    """A recorded event rate (names.SLI_BAD or names.SLI_TOTAL) over a window, of the SLOs `selector`
+    selects: one SLO's (`slo_selector`) or a scope's (`generate.rules.Scope`)."""
+    return f"{series}{window}{selector}"
 
 
-def tiled(query: str, record: str, tile: Window, table: WindowTable) -> str:
+def tiled(query: str, record: str, tile: Window, table: WindowTable, matched: bool = False) -> str:
     """`query` (a rate over one tile) recorded as `record` (its series selector) only when its last sample is
     a tile old: one sample per tile whatever interval runs the rule, Prometheus' own (a tile: the rule's
     group) or promtool's, which evaluates every group at every step. The look-back stops half a step short
-    of a tile, so neither the last sample's own evaluation nor the next slot is on its edge."""
+    of a tile, so neither the last sample's own evaluation nor the next slot is on its edge. `matched`: the
+    query's series carry the record's labels (it reads recorded series), so each is checked on its own;
+    else one SLO's query, whose labels the rule adds, is checked as one (`on ()`)."""
     fresh = promql.format_duration(tile.seconds - table.step // 2)
-    return f"(\n{_indent(query)}\n)\nunless on ()\nlast_over_time({record}[{fresh}])"
+    unless = "unless" if matched else "unless on ()"
+    return f"(\n{_indent(query)}\n)\n{unless}\nlast_over_time({record}[{fresh}])"
 
 
-def tile_rates(slo: SLO, series: str, fine: str) -> tuple[str, str]:
-    """The recorded tiles of `series` (SLI_BAD or SLI_TOTAL): fine ones from `fine` (the SLI's query over
-    one tile), coarse ones from the fine (15 of them: one coarse tile's events; they keep its labels)."""
-    table = slo.table
+def fine_tiles(table: WindowTable, selector: str, series: str, fine: str) -> str:
+    """The recorded fine tiles of `series` (SLI_BAD or SLI_TOTAL) of one SLO, from `fine` (the SLI's query
+    over one tile)."""
+    return tiled(fine, recorded_rate(selector, names.TILE[series], table.tile.name), table.tile, table)
+
+
+def coarse_tiles(table: WindowTable, selector: str, series: str) -> str:
+    """The recorded coarse tiles of `series`, each the sum of the 15 fine tiles before it (one coarse tile's
+    events); they keep the fine tiles' labels, so one rule records them for every SLO `selector` selects."""
     tile, coarse = table.tile, table.coarse_tile
     # A second short of the coarse tile: Prometheus 2 includes a sample on a range's start, 3 does not.
     span = promql.format_duration(coarse.seconds - 1)
-    fine_tiles = recorded_rate(slo, names.TILE[series], tile.name)
-    from_fine = f"sum_over_time({fine_tiles}[{span}]) * {tile.seconds} / {coarse.seconds}"
-    return (tiled(fine, fine_tiles, tile, table),
-            tiled(from_fine, recorded_rate(slo, names.TILE[series], coarse.name), coarse, table))
+    fine = recorded_rate(selector, names.TILE[series], tile.name)
+    from_fine = f"sum_over_time({fine}[{span}]) * {tile.seconds} / {coarse.seconds}"
+    return tiled(from_fine, recorded_rate(selector, names.TILE[series], coarse.name), coarse, table, matched=True)
 
 
-def event_weighted(slo: SLO, series: str, window: int) -> str:
+def event_weighted(table: WindowTable, selector: str, series: str, window: int) -> str:
     """The rate of `series` events (SLI_BAD or SLI_TOTAL) over a window longer than the table's raw limit:
     `events` over the window's length."""
-    return f"(\n{_indent(events(slo, series, window))}\n) / {window}"
+    return f"(\n{_indent(events(table, selector, series, window))}\n) / {window}"
 
 
-def events(slo: SLO, series: str, window: int) -> str:
+def events(table: WindowTable, selector: str, series: str, window: int) -> str:
     """The number of `series` events over a window longer than the table's raw limit, from recorded rates
-    only: never a multi-day range over raw counters, never an average of ratios.
+    only: never a multi-day range over raw counters, never an average of ratios. Of every SLO `selector`
+    selects: each keeps its own labels through the sums.
 
     Events in (t-W, t] = the raw limit's recorded rate x its length (the recent part, exact)
                        + a tile x the sum of the recorded tiles back to `coarse_from` (1d at 30d)
@@ -122,14 +131,13 @@ def events(slo: SLO, series: str, window: int) -> str:
     centred on it. What is left is the sampling of the tiles at the two junctions and at t-W (docs/spec.md
     "How budgets are counted"). A service younger than a part counts what it has (the part may be empty).
     """
-    table = slo.table
     limit, tile, coarse, middle = table.raw_limit, table.tile, table.coarse_tile, table.coarse_from
-    recent = recorded_rate(slo, series, limit.name)
+    recent = recorded_rate(selector, series, limit.name)
 
     def part(width: Window, start: int, end: int) -> str:
         """The tiles of `width` in (t-end, t-start], shifted by half a tile and a second: the second keeps
         the range's ends off the evaluation grid, so Prometheus 2 and 3 select the same samples."""
-        rate = recorded_rate(slo, names.TILE[series], width.name)
+        rate = recorded_rate(selector, names.TILE[series], width.name)
         return (f"\n+\n({width.seconds} * sum_over_time({rate}[{promql.format_duration(end - start)}] offset "
                 f"{promql.format_duration(start - width.seconds // 2 + 1)}) or 0 * {recent})")
 
@@ -139,10 +147,10 @@ def events(slo: SLO, series: str, window: int) -> str:
     return f"{recent} * {limit.seconds}{parts}"
 
 
-def event_weighted_ratio(slo: SLO, window: int) -> str:
+def event_weighted_ratio(table: WindowTable, selector: str, window: int) -> str:
     """The error ratio over a window longer than the raw limit: bad over all events (`event_weighted`), one
     expression, so a window nothing else reads the rates of is one rule."""
-    return divided(events(slo, names.SLI_BAD, window), events(slo, names.SLI_TOTAL, window))
+    return divided(events(table, selector, names.SLI_BAD, window), events(table, selector, names.SLI_TOTAL, window))
 
 
 def divided(numerator: str, denominator: str) -> str:

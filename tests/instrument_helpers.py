@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+import yaml
 
 
 def free_port() -> int:
@@ -85,3 +86,12 @@ scrape_configs:
                f"--web.listen-address={url.removeprefix('http://')}"]
     with running(command, url + "/-/ready", "prometheus"):
         yield url
+
+
+def all_rules(files: dict[str, str]) -> str:
+    """Every rule file of a generated output (each service's, then each scope's: rules/_shared-*.yml) as
+    one rules file, for a Prometheus that loads one."""
+    groups = [group for name, text in sorted(files.items(), key=lambda f: (f[0].startswith("rules/_"), f[0]))
+              if name.startswith("rules/") and not name.startswith("rules/tests/")
+              for group in yaml.safe_load(text)["groups"]]
+    return yaml.safe_dump({"groups": groups}, sort_keys=False)

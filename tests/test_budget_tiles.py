@@ -14,6 +14,7 @@ import yaml
 
 from slokit import names, queries
 from slokit.generate import promtool_tests as pt
+from slokit.generate import rules
 from slokit.generate.files import rule_files
 from slokit.spec import load
 from tests.conftest import EXAMPLES
@@ -61,8 +62,10 @@ def test_thirty_hours_of_day_night_traffic_count_within_001_of_the_exact_budget(
                    pt.exact_ratio(phases, hours(24, step)), 0.01 * budget, end),
     ]
     files, _ = rule_files(spec)
-    write({"rules/shop.yml": files["rules/shop.yml"]}, tmp_path)
-    test = {"rule_files": ["shop.yml"], "evaluation_interval": f"{step}s",
+    write({name: text for name, text in files.items() if not name.startswith("rules/tests/")}, tmp_path)
+    test = {"rule_files": ["shop.yml"] + [scope.file for scope in rules.scopes(spec.slos)],
+            "evaluation_interval": f"{step}s",
+            "group_eval_order": rules.eval_order(spec.slos),
             "tests": [pt._test(slo, f"30h of uneven traffic: budget {exact_budget:.3f}", phases, checks)]}
     (tmp_path / "rules" / "tiles.test.yml").write_text(yaml.safe_dump(test, sort_keys=False))
     assert abs(exact_budget) < 0.05  # the old bad night matters: without its errors 0.139 would be left
@@ -72,8 +75,11 @@ def test_thirty_hours_of_day_night_traffic_count_within_001_of_the_exact_budget(
 
 def test_each_tile_is_one_sample_whatever_the_evaluation_interval():
     slo = load([str(EXAMPLES)]).slos[0]
-    fine, coarse = queries.tile_rates(slo, names.SLI_BAD, "sum(rate(x[4m]))")
+    sel = queries.slo_selector(slo)
+    fine = queries.fine_tiles(slo.table, sel, names.SLI_BAD, "sum(rate(x[4m]))")
+    coarse = queries.coarse_tiles(slo.table, sel, names.SLI_BAD)
     # each tile rule looks back at its own last sample: written again only once that is a tile old
     assert re.search(r"unless on \(\)\nlast_over_time\(slo:sli_bad_tile:rate4m\{[^}]+\}\[3m30s\]\)$", fine)
-    assert re.search(r"unless on \(\)\nlast_over_time\(slo:sli_bad_tile:rate1h\{[^}]+\}\[59m30s\]\)$", coarse)
+    # the coarse ones read recorded tiles, which carry the labels they record: each series checks its own
+    assert re.search(r"\)\nunless\nlast_over_time\(slo:sli_bad_tile:rate1h\{[^}]+\}\[59m30s\]\)$", coarse)
     assert "[59m59s]) * 240 / 3600" in coarse  # 15 fine tiles: a second short of 1h keeps a 16th out

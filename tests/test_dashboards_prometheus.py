@@ -28,7 +28,7 @@ from slokit.generate import dashboards
 from slokit.generate import files as generated
 from slokit.spec import load
 from tests.conftest import require
-from tests.instrument_helpers import free_port, http_ok, stop, wait_until
+from tests.instrument_helpers import all_rules, free_port, http_ok, stop, wait_until
 
 SPEC = """
 version: slokit/v1
@@ -107,7 +107,7 @@ def prometheus(tmp_path_factory) -> Iterator[tuple[str, Path]]:
     spec_file = tmp / "shop.yml"
     spec_file.write_text(SPEC)
     files, _ = generated.generate(load([str(spec_file)]))
-    (tmp / "rules.yml").write_text(files["rules/shop.yml"])
+    (tmp / "rules.yml").write_text(all_rules(files))
     for name, text in files.items():
         if name.startswith("dashboards/"):
             (tmp / Path(name).name).write_text(text)

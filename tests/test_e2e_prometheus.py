@@ -16,7 +16,7 @@ import requests
 from slokit.generate.files import generate
 from slokit.spec.loader import load
 from tests.conftest import ROOT, require
-from tests.instrument_helpers import free_port, prometheus_scraping, running
+from tests.instrument_helpers import all_rules, free_port, prometheus_scraping, running
 
 FAILURE_RATIO = 0.25  # the gateway fails every 4th /pay call
 SPEC = """\
@@ -51,7 +51,7 @@ def service() -> Iterator[str]:
 def prometheus(service: str, tmp_path: Path) -> Iterator[str]:
     (tmp_path / "spec.yml").write_text(SPEC)
     files, _ = generate(load([str(tmp_path / "spec.yml")]))
-    with prometheus_scraping(require("prometheus"), tmp_path, files["rules/checkout.yml"],
+    with prometheus_scraping(require("prometheus"), tmp_path, all_rules(files),
                              service.removeprefix("http://")) as url:
         yield url
 

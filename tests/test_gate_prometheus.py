@@ -21,7 +21,7 @@ from slokit.cli import main
 from slokit.generate.files import generate
 from slokit.spec.loader import load
 from tests.conftest import ROOT, require
-from tests.instrument_helpers import free_port, running
+from tests.instrument_helpers import all_rules, free_port, running
 from tests.test_e2e_prometheus import Traffic
 
 BASELINE_FAILURES = 0.002  # every 500th call of the stable version fails, as real services do now and then
@@ -52,7 +52,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """stable and canary services, and a Prometheus scraping both every second with the generated rules."""
     tmp = tmp_path_factory.mktemp("gate")
     (tmp / "spec.yml").write_text(SPEC)
-    (tmp / "rules.yml").write_text(generate(load([str(tmp / "spec.yml")]))[0]["rules/checkout.yml"])
+    (tmp / "rules.yml").write_text(all_rules(generate(load([str(tmp / "spec.yml")]))[0]))
     stable, stable_run = start_service(ROOT)
     canary, canary_run = start_service(ROOT)
     (tmp / "prometheus.yml").write_text(f"""\

@@ -30,12 +30,18 @@ def test_committed_rules_match_the_examples():
             assert (ROOT / name).read_text() == text, f"{name} is out of date"
 
 
+def groups_of(slo):
+    """The groups that record an SLO's series: its own and its scope's (the same rules whatever else the
+    scope holds, bar the selector)."""
+    return rules.rule_groups(slo) + [g for scope in rules.scopes([slo]) for g in rules.shared_groups(scope)]
+
+
 def test_no_rule_reads_raw_series_beyond_the_raw_limit():
     """The cost of the rules: raw counters are read over the fastest page condition's windows at most (1h at
     30d, as the alerts need them fresh); every longer window and the period sum recorded event rates."""
     for slo in load([str(EXAMPLES)]).slos:
         limit = slo.table.raw_limit.seconds
-        for group in rules.rule_groups(slo):
+        for group in groups_of(slo):
             for rule in group["rules"]:
                 for metric, window in re.findall(r"([a-zA-Z_:][\w:]*)\{[^}]*\}\[(\w+)\]", rule["expr"]):
                     if not metric.startswith("slo:"):
@@ -44,33 +50,54 @@ def test_no_rule_reads_raw_series_beyond_the_raw_limit():
 
 def test_every_window_and_the_period_get_an_error_ratio():
     for slo in load([str(EXAMPLES)]).slos:
-        recorded = {r["labels"].get("slo_window") for g in rules.rule_groups(slo) for r in g["rules"]
+        recorded = {r["labels"].get("slo_window") for g in groups_of(slo) for r in g["rules"]
                     if r.get("record", "").startswith(names.SLI_RECORD)}
         assert recorded == {w.name for w in slo.table.windows} | {slo.table.period.name}
 
 
 def test_label_contract():
-    doc = yaml.safe_load(example_files()["rules/checkout.yml"])
+    files = example_files()
+    doc = yaml.safe_load(files["rules/checkout.yml"])
     recorded = [r for g in doc["groups"] for r in g["rules"] if r.get("record", "").startswith("slo:sli_error")]
-    assert {r["labels"]["slo_window"] for r in recorded} == {"5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"}
+    assert {r["labels"]["slo_window"] for r in recorded} == {"5m", "30m"}  # from the SLI's queries
     assert all(r["labels"]["slo_service"] == "checkout" and r["labels"]["team"] == "payments" for r in recorded)
+    # the longer windows and the period: once per scope, each SLO's series keeping the labels of what they read
+    # (the generated promtool tests assert them, team="payments" included)
+    shared = [g for name, text in files.items() if name.startswith("rules/_shared-")
+              for g in yaml.safe_load(text)["groups"]]
+    ratios = [r for g in shared for r in g["rules"] if r.get("record", "").startswith("slo:sli_error")]
+    assert {r["labels"]["slo_window"] for r in ratios} == {"1h", "2h", "6h", "1d", "3d", "30d",  # and 28d's:
+                                                           "56m", "1h52m", "5h36m", "22h24m", "2d19h12m", "28d"}
+    assert all(set(r.get("labels", {})) <= {"slo_window"} for g in shared for r in g["rules"])
     alerts = [r for g in doc["groups"] for r in g["rules"] if "alert" in r]
     group_of = {id(r): g["name"].removeprefix("slokit-checkout-") for g in doc["groups"] for r in g["rules"]}
     assert [(group_of[id(a)], a["alert"], a["labels"]["slo_severity"]) for a in alerts] == [
-        # every tile: about days
-        ("availability-period", "CheckoutAvailabilitySLIInvalid", "ticket"),
-        ("availability-period", "CheckoutAvailabilityBudgetExhaustion", "ticket"),  # opted in by the spec
-        # every step
         ("availability-alerts", "CheckoutAvailability", "page"),
         ("availability-alerts", "CheckoutAvailability", "ticket"),
         ("availability-alerts", "CheckoutAvailabilityNoData", "ticket"),
-        ("latency-period", "CheckoutLatencySLIInvalid", "ticket"),
+        ("availability-alerts", "CheckoutAvailabilitySLIInvalid", "ticket"),
+        ("availability-alerts", "CheckoutAvailabilityBudgetExhaustion", "ticket"),  # opted in by the spec
         ("latency-alerts", "CheckoutLatency", "page"),  # the spec disables the latency ticket
         ("latency-alerts", "CheckoutLatencyNoData", "ticket"),
+        ("latency-alerts", "CheckoutLatencySLIInvalid", "ticket"),
     ]
     assert all(a["labels"]["slo_name"] == group_of[id(a)].split("-")[0] for a in alerts)
-    assert alerts[2]["labels"]["channel"] == "pager" and alerts[6]["for"] == "2m"
-    assert alerts[4]["for"] == "5m"  # no data: the shortest window
+    assert alerts[0]["labels"]["channel"] == "pager" and alerts[5]["for"] == "2m"
+    assert alerts[2]["for"] == "5m"  # no data: the shortest window
+
+
+def test_scopes_select_exactly_their_slos():
+    """SLOs of one kind share rules by service; a service whose SLOs are of several kinds (checkout: only
+    availability has `min_events`) by SLO name, in groups named after it."""
+    scopes = rules.scopes(load([str(EXAMPLES)]).slos)
+    assert [(s.selector, s.table.period.name, s.service) for s in scopes] == [
+        ('{slo_service="checkout",slo_name=~"availability"}', "30d", "checkout"),
+        ('{slo_service=~"myservice"}', "30d", None),
+        ('{slo_service="checkout",slo_name=~"latency"}', "30d", "checkout"),  # myservice's kind
+        ('{slo_service=~"search"}', "28d", None),
+    ]
+    assert len({name for s in scopes for name in s.group_names}) == 8  # every group name once
+    assert example_files().keys() >= {f"rules/{s.file}" for s in scopes}  # a file each: promtool lints per file
 
 
 def test_http_shorthand_queries_the_middleware_metrics():
@@ -96,6 +123,10 @@ def test_other_output_formats():
     assert crd["spec"]["groups"][0]["name"] == "slokit-checkout-availability-sli"
     mimir = yaml.safe_load(generate(spec, "mimir")[0]["rules/search.yml"])
     assert mimir["namespace"] == "slokit-search" and len(mimir["groups"]) == 6  # 2 SLOs x sli, period, alerts
+    scope = "rules/_shared-28d-events-d9bce2.yml"  # search's
+    shared = yaml.safe_load(generate(spec, "prometheus-operator")[0][scope])
+    assert shared["metadata"]["name"] == "slokit--28d-events-d9bce2"  # a double dash: no service's object's
+    assert yaml.safe_load(generate(spec, "mimir")[0][scope])["namespace"] == "slokit-_shared-28d-events-d9bce2"
 
 
 scalars = st.one_of(st.text(max_size=30), st.integers(), st.booleans(), st.none(),

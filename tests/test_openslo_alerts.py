@@ -10,6 +10,7 @@ import yaml
 from slokit.generate.files import rule_files
 from slokit.spec import SpecError, load
 from tests.conftest import require
+from tests.instrument_helpers import all_rules
 
 SLO = """
 apiVersion: openslo/v1
@@ -113,7 +114,7 @@ def test_conditions_slokit_cannot_alert_on_are_refused(write_spec):
 def test_the_condition_fires_after_alert_after_above_the_threshold_in_promtool(write_spec, tmp_path):
     """2x over 1h for 5m: a 2.1x burn fires at 5m (pending before), a 1.9x burn never does."""
     files, _ = rule_files(load([str(write_spec(INLINE))]))
-    (tmp_path / "rules.yml").write_text(files["rules/checkout.yml"])
+    (tmp_path / "rules.yml").write_text(all_rules(files))
     series = 'slo:sli_error:ratio_rate1h{slo_service="checkout",slo_name="checkout-availability",slo_window="1h"}'
 
     def firing(at: str, expected: bool) -> dict[str, object]:

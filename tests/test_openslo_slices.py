@@ -12,6 +12,7 @@ from slokit.generate.files import rule_files
 from slokit.spec import SpecError, load
 from slokit.spec.model import RawSLI
 from tests.conftest import require
+from tests.instrument_helpers import all_rules
 
 SLO = """
 apiVersion: openslo/v1
@@ -52,7 +53,7 @@ def test_a_good_bad_slice_sequence_in_promtool(write_spec, tmp_path, method, exp
     spec = load([str(write_spec(SLO.replace("budgetingMethod: Timeslices", f"budgetingMethod: {method}")
                                 .replace("timeSliceTarget: 0.95, " if method == "RatioTimeslices" else "@", "")))])
     files, _ = rule_files(spec)
-    (tmp_path / "rules.yml").write_text(files["rules/api.yml"])
+    (tmp_path / "rules.yml").write_text(all_rules(files))
     checks = [{"expr": f'abs(slo:sli_error:ratio_rate5m{{slo_name="api-minutes"}} - {value}) < bool 0.000001',
                "eval_time": at, "exp_samples": [{"labels": '{slo_name="api-minutes",slo_service="api",'
                                                            'slo_window="5m"}', "value": 1}]}
@@ -96,7 +97,7 @@ def test_oslos_timeslices_example_with_a_rolling_window_generates_promtool_clean
     (slo,) = load([str(tmp_path / "oslo.yaml")]).slos
     assert isinstance(slo.sli, RawSLI) and ">= bool 0.95)[{{.window}}:1m] offset -1s" in slo.sli.error_ratio_query
     files, _ = rule_files(load([str(tmp_path / "oslo.yaml")]))
-    (tmp_path / "rules.yml").write_text(files["rules/web.yml"])
+    (tmp_path / "rules.yml").write_text(all_rules(files))
     result = subprocess.run([require("promtool"), "check", "rules", str(tmp_path / "rules.yml")], capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr

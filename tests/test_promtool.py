@@ -81,8 +81,10 @@ def test_a_grouped_slo_gives_each_group_its_own_budget_and_page(tmp_path, write_
                 "values": f"0+{per_minute}x120"}
 
     budget = 'slo:period_error_budget_remaining:ratio{slo_service="web"}'
+    generated = yaml.safe_load(files["rules/tests/web.test.yml"])  # its rule files, in its evaluation order
     test = {
-        "rule_files": ["../web.yml"], "evaluation_interval": "1m",
+        "rule_files": generated["rule_files"], "group_eval_order": generated["group_eval_order"],
+        "evaluation_interval": "1m",
         "tests": [{
             "interval": "1m",
             "input_series": [counter("/home", "good", 100), counter("/search", "good", 50),

@@ -24,7 +24,7 @@ from slokit.generate.files import generate
 from slokit.runtime import Decisions, Engine, ManualClock, PrometheusSource, Runtime, SourceConfig, parse_policy
 from slokit.spec.loader import load
 from tests.conftest import require
-from tests.instrument_helpers import free_port, prometheus_scraping, wait_until
+from tests.instrument_helpers import all_rules, free_port, prometheus_scraping, wait_until
 
 SPEC = """\
 version: slokit/v1
@@ -126,13 +126,14 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     files, _ = generate(load([str(tmp / "spec.yml")]))
     exporter = serve(Exporter)
     try:
-        with prometheus_scraping(require("prometheus"), tmp, files["rules/shop.yml"],
+        with prometheus_scraping(require("prometheus"), tmp, all_rules(files),
                                  f"127.0.0.1:{exporter.server_port}") as url:
-            query = {"query": "slo:sli_error:ratio_rate5m"}
-            # The SLI group of a 30d SLO states its interval (1m: the step its event-weighted windows assume);
-            # Prometheus starts it at an offset within that minute, so the first sample can take up to 60s.
+            query = {"query": "slo:sli_error:ratio_rate3d"}
+            # The groups of a 30d SLO state their interval (1m: the step its event-weighted windows assume);
+            # Prometheus starts each at an offset within that minute, so the first sample of the SLI group can
+            # take up to 60s, and the scope's windows (the 1h and longer, from the SLI group's rates) as long again.
             wait_until(lambda: bool(requests.get(url + "/api/v1/query", params=query, timeout=2)
-                                    .json()["data"]["result"]), 90, "recorded SLI series")
+                                    .json()["data"]["result"]), 150, "recorded SLI series")
             yield url
     finally:
         close(exporter)

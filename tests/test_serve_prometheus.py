@@ -27,7 +27,7 @@ from slokit.serve import Auth, Console, ConsoleApp, Prometheus, serve_in_thread
 from slokit.spec.loader import load
 from tests import fault_server as faults
 from tests.conftest import ROOT, require
-from tests.instrument_helpers import free_port, stop, wait_until
+from tests.instrument_helpers import all_rules, free_port, stop, wait_until
 from tests.test_demo_browser import Rows, chromium
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -93,7 +93,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     spec = tmp / "spec.yml"
     spec.write_text(SPEC)
     files, _ = generate(load([str(spec)]))
-    (tmp / "rules.yml").write_text(files["rules/checkout.yml"])
+    (tmp / "rules.yml").write_text(all_rules(files))
     service = f"http://127.0.0.1:{free_port()}"
     svc = subprocess.Popen([sys.executable, "-m", "examples.service", "--port", service.rsplit(":", 1)[1]],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
@@ -278,7 +278,7 @@ def test_the_runtimes_decisions_are_marks_on_the_slos_charts(tmp_path: Path) -> 
         wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/metrics", timeout=1).ok, 15, "slokit demo", demo)
         from tests.instrument_helpers import prometheus_scraping
 
-        with prometheus_scraping(require("prometheus"), tmp_path, files["rules/checkout.yml"],
+        with prometheus_scraping(require("prometheus"), tmp_path, all_rules(files),
                                  f"127.0.0.1:{port}") as prom:
             opened = 'slokit_decision_transitions_total{target="breaker:payments",to_state="open"}'
             wait_until(lambda: bool(query(prom, opened)), 60, "the breaker's opening scraped by Prometheus")

@@ -19,7 +19,7 @@ from slokit import names
 from slokit.generate.files import generate
 from slokit.spec import load
 from tests.conftest import COMPAT, ROOT, require
-from tests.instrument_helpers import free_port, running, wait_until
+from tests.instrument_helpers import all_rules, free_port, running, wait_until
 from tests.test_compat import ACCEPTED
 
 SPEC = """
@@ -67,7 +67,7 @@ class _Notifier(BaseHTTPRequestHandler):
 def test_vmalert_records_the_injected_error_ratio_and_pages(tmp_path):
     (tmp_path / "spec.yml").write_text(SPEC)
     files, _ = generate(load([str(tmp_path / "spec.yml")]))
-    (tmp_path / "rules.yml").write_text(files["rules/shop.yml"])
+    (tmp_path / "rules.yml").write_text(all_rules(files))
 
     registry = CollectorRegistry()
     histogram = Histogram(names.HTTP_SERVER_DURATION, "requests", names.HTTP_SERVER_LABELS,

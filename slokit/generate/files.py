@@ -86,6 +86,8 @@ def rule_stream(spec: Spec, fmt: str, cache: Cache | None, progress: Progress | 
         notes.extend(skipped)
         if progress and (done % RULES_BATCH == 0 or done == len(services)):
             progress("rules", done, len(services))
+    for scope in rules.scopes(spec.slos):  # of every service: made each time (cheap), never from the cache
+        yield f"rules/{scope.file}", yamlout.dump(rules.shared_document(scope, spec.slos, fmt), rules.HEADER)
 
 
 def texts(files: Files, cache: Cache | None) -> dict[str, str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
 from slokit import names, promql, queries, windows
@@ -452,11 +453,12 @@ def tests_document(rules_file: str, slos: list[SLO]) -> tuple[dict[str, Any], li
         t, n = slo_tests(slo)
         tests.extend(t)
         notes.extend(n)
-    order = [name for slo in slos for name in rules.group_names(slo)]
     doc = {
-        "rule_files": [rules_file],
+        # The scopes' rules (beside the service's) cover other services' SLOs too: their series are not here.
+        "rule_files": [rules_file] + [str(PurePosixPath(rules_file).with_name(scope.file))
+                                      for scope in rules.scopes(slos)],
         "evaluation_interval": promql.format_duration(min((step_seconds(s) for s in slos), default=60)),
-        "group_eval_order": order,
+        "group_eval_order": rules.eval_order(slos),
         "tests": tests,
     }
     return doc, notes
