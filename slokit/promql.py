@@ -9,6 +9,7 @@ import functools
 import json
 import math
 import re
+from collections.abc import Iterable
 
 # Prometheus's own grammar (prometheus/common model.ParseDuration): units largest first, each at most
 # once, ASCII digits only (`\d` would take "٥m", which Prometheus refuses), and at most 2^63 ms.
@@ -93,6 +94,12 @@ def float_literal(value: float) -> str:
 def regex_escape(text: str) -> str:
     """A literal inside a PromQL / Alertmanager regex (both RE2): only RE2's metacharacters are escaped."""
     return "".join("\\" + c if c in ".^$*+?()[]{}|\\" else c for c in text)
+
+
+def any_of(values: Iterable[str]) -> str:
+    """A regex (PromQL / Alertmanager, both anchored) matching exactly these strings: each once, sorted, so
+    the same set always reads the same."""
+    return "|".join(regex_escape(v) for v in sorted(set(values)))
 
 
 def le_regex(bound: float) -> str:

@@ -54,27 +54,24 @@ def all_recorded_ratios(services: list[str] | None = None, slo: SLO | None = Non
 def console_series(services: list[str]) -> str:
     """Everything `slokit serve` lists, for every SLO of some services, in one instant query: each window's
     and the period's recorded error ratio, the budget remaining and the alerts (pending or firing)."""
-    wanted = "|".join(promql.regex_escape(n) for n in (names.BUDGET_REMAINING, names.ALERTS))
+    wanted = promql.any_of((names.BUDGET_REMAINING, names.ALERTS))
     return _of_services(promql.quote(promql.regex_escape(names.SLI_RECORD) + ".+|" + wanted), services)
 
 
 def _of_services(pattern: str, services: list[str]) -> str:
     """The series whose name matches `pattern` (a quoted regex) of every SLO of some services."""
-    alternatives = "|".join(promql.regex_escape(s) for s in sorted(set(services)))
-    return "{" + f"__name__=~{pattern}, {names.SERVICE}=~{promql.quote(alternatives)}" + "}"
+    return "{" + f"__name__=~{pattern}, {names.SERVICE}=~{promql.quote(promql.any_of(services))}" + "}"
 
 
 def console_history(slo: SLO, window: str, targets: Sequence[str] = ()) -> str:
     """What an SLO's detail page charts, in one range query: the budget remaining and the error ratio over
     `window` (a window of its table), and the runtime's transition counters of `targets` (the breakers and
     switches its policy acts on, "breaker:payments"), whose steps mark the runtime's decisions."""
-    pattern = promql.quote("|".join(promql.regex_escape(n) for n in (names.BUDGET_REMAINING,
-                                                                     names.sli_record(window))))
+    pattern = promql.quote(promql.any_of((names.BUDGET_REMAINING, names.sli_record(window))))
     query = "{__name__=~" + pattern + "," + slo_selector(slo)[1:]
     if not targets:
         return query
-    alternatives = "|".join(promql.regex_escape(t) for t in sorted(set(targets)))
-    return f"{query} or {names.DECISION_TRANSITIONS}{{target=~{promql.quote(alternatives)}}}"
+    return f"{query} or {names.DECISION_TRANSITIONS}{{target=~{promql.quote(promql.any_of(targets))}}}"
 
 
 def recorded_rate(selector: str, series: str, window: str) -> str:

@@ -94,6 +94,8 @@ def demo(tmp_path: Path) -> Iterator[str]:
     try:
         wait_until(lambda: requests.get(url + "status.json", timeout=1).ok, 15, "slokit demo", proc)
         yield url
+        # the test may be done before the story (its last seconds after the switch is back on): let it end
+        wait_until(lambda: "Ctrl-C to stop" in log.read_text(errors="replace"), 30, "slokit demo's story", proc)
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
         told = log.read_text(errors="replace")[-2000:]

@@ -71,7 +71,7 @@ def _side_counts(rows: list[tuple[dict[str, str], float]], label: str) -> dict[s
 
 
 def canary_check(slo: SLO, canary: Canary, query: Query) -> Check:
-    versions = {canary.label: "|".join(promql.regex_escape(v) for v in (canary.canary, canary.baseline))}
+    versions = {canary.label: promql.any_of((canary.canary, canary.baseline))}
     objective, window = queries.Objective.of(slo), promql.format_duration(canary.window)
     bad_q = objective.errors(window, queries.INCREASE, regex=versions, by=canary.label)
     total_q = objective.total(window, queries.INCREASE, regex=versions, by=canary.label)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,10 +94,6 @@ def _kind(slo: SLO) -> Kind:
             frozenset() if raw else frozenset(counted_windows(slo, slo.table)))
 
 
-def _alternatives(values: Iterable[str]) -> str:
-    return "|".join(promql.regex_escape(v) for v in sorted(set(values)))
-
-
 def scopes(slos: Sequence[SLO]) -> list[Scope]:
     """The scopes of the SLOs of one output: one per kind, over the services whose SLOs are all of it (by
     service name), and one more per service whose SLOs are of several kinds (by SLO name)."""
@@ -110,10 +106,10 @@ def scopes(slos: Sequence[SLO]) -> list[Scope]:
     for kind, of_kind in members.items():
         whole = [s.service for s in of_kind if len(kinds[s.service]) == 1]
         if whole:
-            out.append(Scope(*kind, promql.selector({}, {names.SERVICE: _alternatives(whole)})))
+            out.append(Scope(*kind, promql.selector({}, {names.SERVICE: promql.any_of(whole)})))
         for service in sorted({s.service for s in of_kind} - set(whole)):
             mine = (s.name for s in of_kind if s.service == service)
-            out.append(Scope(*kind, promql.selector({names.SERVICE: service}, {names.NAME: _alternatives(mine)}),
+            out.append(Scope(*kind, promql.selector({names.SERVICE: service}, {names.NAME: promql.any_of(mine)}),
                              service))
     return out
 

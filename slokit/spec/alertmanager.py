@@ -129,7 +129,7 @@ def exact(name: str, values: list[str]) -> Matcher:
     """`name="v"` for one value, `name=~"a|b"` (escaped) for several."""
     if len(values) == 1:
         return Matcher(name, "=", values[0])
-    return Matcher(name, "=~", "|".join(promql.regex_escape(v) for v in sorted(values)))
+    return Matcher(name, "=~", promql.any_of(values))
 
 
 @dataclass(frozen=True)
