@@ -31,9 +31,10 @@ def test_status_from_prometheus_reads_the_recorded_burn_and_budget(service: str,
             snapshot = json.loads(result.output)
             row, other = snapshot["slos"]
             burn = {w["window"]: w["burn"] for w in row["windows"]}
-            # each SLO is its own rule group, evaluated at its own offset: wait for both to have read traffic
-            if (burn.get("10s") and abs(burn["10s"] - 25) < 3 and row["budget_remaining"] is not None
-                    and other["state"] != "unknown"):
+            # each rule group is evaluated at its own offset, and the 2m burn is one group later than the 10s
+            # one (the scope's -windows group reads the SLO's recorded rates): wait for all to have read traffic
+            if (burn.get("10s") and abs(burn["10s"] - 25) < 3 and burn.get("2m") and row["state"] == "page"
+                    and row["budget_remaining"] is not None and other["state"] != "unknown"):
                 break
             time.sleep(1)
         table = CliRunner().invoke(main, args).output
