@@ -13,6 +13,10 @@ from typing import Any
 import requests
 import yaml
 
+from slokit import names, promql, windows
+from slokit.generate import rules
+from slokit.spec.model import SLO
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -95,3 +99,16 @@ def all_rules(files: dict[str, str]) -> str:
               if name.startswith("rules/") and not name.startswith("rules/tests/")
               for group in yaml.safe_load(text)["groups"]]
     return yaml.safe_dump({"groups": groups}, sort_keys=False)
+
+
+def ratio_series(slo: SLO, window: str, values: str) -> list[dict[str, str]]:
+    """promtool input series that give an SLO's alerts the error ratio `values` (promtool's notation) over
+    `window`: its recorded ratio, or the window's bad rate over a total of 1 where the alerts divide the
+    recorded rates themselves (`rules.reads_rates`)."""
+    labels = {names.SERVICE: slo.service, names.NAME: slo.name}
+    if not rules.reads_rates(slo, windows.Window(promql.parse_duration(window))):
+        return [{"series": names.sli_record(window) + promql.selector({**labels, names.WINDOW: window}),
+                 "values": values}]
+    steps = values.rsplit("x", 1)[1]
+    return [{"series": names.SLI_BAD + window + promql.selector(labels), "values": values},
+            {"series": names.SLI_TOTAL + window + promql.selector(labels), "values": f"1x{steps}"}]

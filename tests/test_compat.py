@@ -223,7 +223,9 @@ def test_duplicates_are_found_across_formats():
 
 # --- alerts as Sloth writes them (Sloth's own expected outputs, test/integration/prometheus/testdata) ---
 
-_TERM = re.compile(r"max\(slo:sli_error:ratio_rate(\w+)\{([^}]*)\} > \(([0-9.e+-]+) \*")
+# One window's term: `max(slo:sli_error:ratio_rate5m{...} > (14.4 * budget))`, or where slokit's alerts divide
+# the window's recorded rates, `max((slo:sli_bad:rate1h{...} / slo:sli_total:rate1h{...}) > (...))`.
+_TERM = re.compile(r"max\(\(?slo:sli_(?:error:ratio_rate|bad:rate)(\w+)\{([^}]*)\}(?: / [^)]*\))? > \(([0-9.e+-]+) \*")
 
 
 def sloth_golden(name: str) -> str:

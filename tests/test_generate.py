@@ -112,8 +112,23 @@ def test_http_shorthand_queries_the_middleware_metrics():
 def test_page_alert_uses_the_window_table():
     slo = next(s for s in load([str(EXAMPLES)]).slos if s.id == "search-query-latency")  # 28d, 99.5%
     expr = rules.alert_expr(slo, rules.windows.table(slo.period).by_severity("page"))
-    assert "slo:sli_error:ratio_rate4m40s" in expr and "slo:sli_error:ratio_rate56m" in expr
+    assert "slo:sli_error:ratio_rate4m40s" in expr and "slo:sli_bad:rate56m" in expr  # 5m and 1h at 30d
     assert "(14.4 * 0.005)" in expr and "(6 * 0.005)" in expr
+
+
+def test_the_fast_page_is_one_rule_group_from_the_sli():
+    """Prometheus runs each rule group at its own offset, so every group between the SLI and an alert can
+    delay it by one evaluation. The page over the shortest windows (5m and 1h at 30d) reads only what the
+    SLO's own `-sli` group records, as Sloth's alerts read its SLI group: the 1h ratio from its rates, not
+    the scope's division of them one group later."""
+    for slo in load([str(EXAMPLES)]).slos:
+        if slo.alerting is None:
+            continue
+        fastest = slo.table.by_severity(names.PAGE)[0]
+        read = set(re.findall(r"slo:[a-z_]+:[a-z_]+\w*", rules.alert_expr(slo, (fastest,))))
+        sli_group = rules.rule_groups(slo)[0]
+        assert sli_group["name"].endswith("-sli")
+        assert read and read <= {r["record"] for r in sli_group["rules"]}, slo.id
 
 
 def test_other_output_formats():

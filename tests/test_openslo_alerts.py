@@ -10,7 +10,7 @@ import yaml
 from slokit.generate.files import rule_files
 from slokit.spec import SpecError, load
 from tests.conftest import require
-from tests.instrument_helpers import all_rules
+from tests.instrument_helpers import all_rules, ratio_series
 
 SLO = """
 apiVersion: openslo/v1
@@ -113,18 +113,18 @@ def test_conditions_slokit_cannot_alert_on_are_refused(write_spec):
 
 def test_the_condition_fires_after_alert_after_above_the_threshold_in_promtool(write_spec, tmp_path):
     """2x over 1h for 5m: a 2.1x burn fires at 5m (pending before), a 1.9x burn never does."""
-    files, _ = rule_files(load([str(write_spec(INLINE))]))
+    spec = load([str(write_spec(INLINE))])
+    files, _ = rule_files(spec)
     (tmp_path / "rules.yml").write_text(all_rules(files))
-    series = 'slo:sli_error:ratio_rate1h{slo_service="checkout",slo_name="checkout-availability",slo_window="1h"}'
 
     def firing(at: str, expected: bool) -> dict[str, object]:
         query = 'count(ALERTS{alertname="CheckoutCheckoutAvailability",alertstate="firing",slo_severity="page"})'
         return {"expr": query, "eval_time": at, "exp_samples": [{"labels": "{}", "value": 1}] if expected else []}
 
     tests = [
-        {"interval": "1m", "input_series": [{"series": series, "values": "0.021x20"}],
+        {"interval": "1m", "input_series": ratio_series(spec.slos[0], "1h", "0.021x20"),
          "promql_expr_test": [firing("4m", False), firing("6m", True)]},
-        {"interval": "1m", "input_series": [{"series": series, "values": "0.019x20"}],
+        {"interval": "1m", "input_series": ratio_series(spec.slos[0], "1h", "0.019x20"),
          "promql_expr_test": [firing("15m", False)]},
     ]
     (tmp_path / "test.yml").write_text(yaml.safe_dump({"rule_files": ["rules.yml"], "evaluation_interval": "1m",

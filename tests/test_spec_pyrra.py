@@ -12,7 +12,7 @@ from slokit.generate.files import rule_files
 from slokit.spec import SpecError, load, pyrra
 from slokit.spec.model import EventsSLI, Guard
 from tests.conftest import require
-from tests.instrument_helpers import all_rules
+from tests.instrument_helpers import all_rules, ratio_series
 
 DAY = 86400
 
@@ -204,19 +204,20 @@ def test_the_prometheus_rule_keeps_the_objects_namespace_and_labels(write_spec):
 
 def test_alerts_fire_at_pyrras_thresholds_in_promtool(write_spec, tmp_path):
     """A 99% / 28d Pyrra SLO pages when the 5m and 1h error ratios pass 14 x 1% (after Pyrra's `for: 2m`), not at
-    13.5x; it tickets when 2h and 1d pass 2 x 1% (after `for: 1h`). The recorded ratios are fed directly."""
+    13.5x; it tickets when 2h and 1d pass 2 x 1% (after `for: 1h`). The recorded ratios (the 1h rates) are fed
+    directly."""
     path = slo_file(write_spec, """
   target: "99"
   window: 4w
   indicator:
     ratio: {errors: {metric: 'http_requests_total{code="500"}'}, total: {metric: http_requests_total}}
 """, "name: api\n  namespace: monitoring")
-    files, _ = rule_files(load([path]))
+    spec = load([path])
+    files, _ = rule_files(spec)
     (tmp_path / "rules.yml").write_text(all_rules(files))
 
     def ratios(value: float, *windows: str) -> list[dict[str, str]]:
-        return [{"series": f'slo:sli_error:ratio_rate{w}{{slo_service="monitoring",slo_name="api",slo_window="{w}"}}',
-                 "values": f"{value}x70"} for w in windows]
+        return [series for w in windows for series in ratio_series(spec.slos[0], w, f"{value}x70")]
 
     def firing(severity: str, at: str, expected: bool) -> dict[str, object]:
         query = f'count(ALERTS{{alertname="ErrorBudgetBurn",alertstate="firing",slo_severity="{severity}"}})'

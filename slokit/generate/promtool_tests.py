@@ -252,16 +252,22 @@ def slo_tests(slo: SLO) -> tuple[list[dict[str, Any]], list[str]]:
             notes.append(f"{slo.id}: page cannot fire: {min(needed):.3g} of all events would have to fail")
         else:
             rows = [c for c in table.by_severity("page") if c.factor * budget < 1]
-            detect = min(c.long.seconds * c.factor * budget for c in rows)
-            fire = calm_steps * step + step + min(math.ceil(c.long.seconds * c.factor * budget / step) * step
-                                                  + _wait(page, c) for c in rows)
-            after = math.ceil((fire - calm_steps * step) / step) + 3
-            tests.append(_test(
-                slo, f"100% errors after a calm: page fires within {promql.format_duration(math.ceil(detect))} "
-                     f"plus one evaluation", [Phase(calm_steps, 0.0), Phase(after, 1.0)],
-                [{"expr": _alerts(slo), "eval_time": _at((calm_steps - 1) * step, step), "exp_samples": []},
-                 {"expr": _tier_firing(slo, names.PAGE, page_firing),
-                  "eval_time": _at(fire, step), "exp_samples": [{"labels": '{slo_severity="page"}', "value": 1}]}]))
+            if isinstance(slo.sli, EventsSLI) and not feeds_event_rates(slo):  # rates the test cannot drive
+                unfed = [c for c in rows if rules.reads_rates(slo, c.short) or rules.reads_rates(slo, c.long)]
+                rows = [c for c in rows if c not in unfed]
+                notes += [f"{slo.id}: the page over {c.short.name} and {c.long.name} reads the event rates the rules "
+                          "record themselves: not asserted" for c in unfed]
+            if rows:
+                detect = min(c.long.seconds * c.factor * budget for c in rows)
+                fire = calm_steps * step + step + min(math.ceil(c.long.seconds * c.factor * budget / step) * step
+                                                      + _wait(page, c) for c in rows)
+                after = math.ceil((fire - calm_steps * step) / step) + 3
+                tests.append(_test(
+                    slo, f"100% errors after a calm: page fires within {promql.format_duration(math.ceil(detect))} "
+                         f"plus one evaluation", [Phase(calm_steps, 0.0), Phase(after, 1.0)],
+                    [{"expr": _alerts(slo), "eval_time": _at((calm_steps - 1) * step, step), "exp_samples": []},
+                     {"expr": _tier_firing(slo, names.PAGE, page_firing),
+                      "eval_time": _at(fire, step), "exp_samples": [{"labels": '{slo_severity="page"}', "value": 1}]}]))
 
     # 3. A steady burn between the tiers (4.5x for the Google table: above the ticket's 3x, below the page's 6x).
     page_floor = min((c.factor for c in table.by_severity(names.PAGE)), default=math.inf)

@@ -276,6 +276,26 @@ def meta_rules(slo: SLO) -> list[dict[str, Any]]:
     ]
 
 
+def reads_rates(slo: SLO, w: windows.Window) -> bool:
+    """Whether the alerts read a window's error ratio from its event rates: where the SLO's `-sli` group
+    records them (the raw limit; a calendar period's shortest window). The scope divides those one rule
+    group later (groups run at their own offsets), so the alerts divide them themselves: each alert is
+    then one group from the SLI, as Sloth's are. Past the raw limit the scope's ratio is the only one
+    (docs/spec.md "How budgets are counted")."""
+    table = slo.table
+    return (not isinstance(slo.sli, RawSLI) and w.seconds <= table.raw_limit.seconds
+            and w.seconds in counted_windows(slo, table))
+
+
+def alert_ratio(slo: SLO, w: windows.Window) -> str:
+    """A window's error ratio as the alerts read it (`reads_rates`)."""
+    if not reads_rates(slo, w):
+        return queries.recorded(slo, w.name)
+    sel = queries.slo_selector(slo)
+    return (f"({queries.recorded_rate(sel, names.SLI_BAD, w.name)} / "
+            f"{queries.recorded_rate(sel, names.SLI_TOTAL, w.name)})")
+
+
 def alert_expr(slo: SLO, conditions: tuple[windows.Condition, ...]) -> str:
     """One alert's condition: any of the rows (one row when its rows wait their own `for`)."""
     budget = promql.float_literal(slo.error_budget)
@@ -284,7 +304,7 @@ def alert_expr(slo: SLO, conditions: tuple[windows.Condition, ...]) -> str:
     def enough(w: windows.Window) -> str:
         return f"{queries.recorded_rate(queries.slo_selector(slo), names.SLI_TOTAL, w.name)} * {w.seconds} >= {minimum}"
 
-    return "\nor\n".join(c.promql(lambda w: queries.recorded(slo, w.name), budget, enough if minimum else None)
+    return "\nor\n".join(c.promql(lambda w: alert_ratio(slo, w), budget, enough if minimum else None)
                           for c in conditions)
 
 
@@ -337,7 +357,7 @@ def guard_rules(slo: SLO, table: windows.WindowTable) -> list[dict[str, Any]]:
     alerting, sel, short = slo.alerting, queries.slo_selector(slo), table.shortest
     within = alerting.exhaustion.within
     what = f"{{{{ $labels.{names.SERVICE} }}}} {{{{ $labels.{names.NAME} }}}}"
-    ratio = queries.recorded(slo, short.name)
+    ratio = alert_ratio(slo, short)
     checks = [
         (alerting.no_data, names.NO_DATA_SUFFIX,
          f"absent({ratio})",  # slokit's own bad queries read 0 when nothing failed: absent = no total
