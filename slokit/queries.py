@@ -80,6 +80,12 @@ def recorded_rate(selector: str, series: str, window: str) -> str:
     return f"{series}{window}{selector}"
 
 
+def rates_ratio(selector: str, window: str) -> str:
+    """The error ratio over a window from its recorded bad and total event rates, of the SLOs `selector`
+    selects (the scope records it; the alerts divide the `-sli` group's own rates the same way)."""
+    return f"{recorded_rate(selector, names.SLI_BAD, window)} / {recorded_rate(selector, names.SLI_TOTAL, window)}"
+
+
 def tiled(query: str, record: str, tile: Window, table: WindowTable, matched: bool = False) -> str:
     """`query` (a rate over one tile) recorded as `record` (its series selector) only when its last sample is
     a tile old: one sample per tile whatever interval runs the rule, Prometheus' own (a tile: the rule's

@@ -193,9 +193,7 @@ def window_rules(scope: Scope) -> list[dict[str, Any]]:
         if long:
             rules += [_shared(series + w.name, queries.event_weighted(table, sel, series, w.seconds))
                       for series in (names.SLI_BAD, names.SLI_TOTAL)]
-        ratio = (f"{queries.recorded_rate(sel, names.SLI_BAD, w.name)}\n/\n"
-                 f"{queries.recorded_rate(sel, names.SLI_TOTAL, w.name)}")
-        rules.append(_shared(names.sli_record(w.name), ratio, w.name))
+        rules.append(_shared(names.sli_record(w.name), queries.rates_ratio(sel, w.name), w.name))
     return rules + [_shared(names.CURRENT_BURN, _burn(scope, table.shortest.name))]
 
 
@@ -291,9 +289,7 @@ def alert_ratio(slo: SLO, w: windows.Window) -> str:
     """A window's error ratio as the alerts read it (`reads_rates`)."""
     if not reads_rates(slo, w):
         return queries.recorded(slo, w.name)
-    sel = queries.slo_selector(slo)
-    return (f"({queries.recorded_rate(sel, names.SLI_BAD, w.name)} / "
-            f"{queries.recorded_rate(sel, names.SLI_TOTAL, w.name)})")
+    return f"({queries.rates_ratio(queries.slo_selector(slo), w.name)})"
 
 
 def alert_expr(slo: SLO, conditions: tuple[windows.Condition, ...]) -> str:
