@@ -30,6 +30,9 @@ SLI_BAD = "slo:sli_bad:rate"
 SLI_TOTAL = "slo:sli_total:rate"
 # The same, one sample per tile (queries.tiled, in the -period group), + tile width: what the long windows sum.
 TILE = {SLI_BAD: "slo:sli_bad_tile:rate", SLI_TOTAL: "slo:sli_total_tile:rate"}
+# Events of a window past the raw limit older than the raw limit (summed from the tiles), + window name: its
+# ratio and alerts add the raw limit's recorded rate x its length (the recent part) to them.
+OLDER = {SLI_BAD: "slo:sli_bad_older:events", SLI_TOTAL: "slo:sli_total_older:events"}
 # Calendar-aligned periods: events since the current period started (each rule adds its step's share to its own
 # last value) and the period's number, whose change starts the counts over.
 CALENDAR_BAD = "slo:sli_bad:calendar_period"

@@ -115,25 +115,31 @@ def coarse_tiles(table: WindowTable, selector: str, series: str) -> str:
     return tiled(from_fine, recorded_rate(selector, names.TILE[series], coarse.name), coarse, table, matched=True)
 
 
-def event_weighted(table: WindowTable, selector: str, series: str, window: int) -> str:
-    """The rate of `series` events (SLI_BAD or SLI_TOTAL) over a window longer than the table's raw limit:
-    `events` over the window's length."""
-    return f"(\n{_indent(events(table, selector, series, window))}\n) / {window}"
-
-
 def events(table: WindowTable, selector: str, series: str, window: int) -> str:
-    """The number of `series` events over a window longer than the table's raw limit, from recorded rates
-    only: never a multi-day range over raw counters, never an average of ratios. Of every SLO `selector`
-    selects: each keeps its own labels through the sums.
+    """The number of `series` events (SLI_BAD or SLI_TOTAL) over a window longer than the table's raw limit,
+    from recorded rates only: never a multi-day range over raw counters, never an average of ratios. Of
+    every SLO `selector` selects: each keeps its own labels through the sums.
 
     Events in (t-W, t] = the raw limit's recorded rate x its length (the recent part, exact)
-                       + a tile x the sum of the recorded tiles back to `coarse_from` (1d at 30d)
-                       + a coarse tile x the sum of the coarse tiles over the rest.
+                       + the events before it (`older_events`).
+    """
+    return f"{recorded_rate(selector, series, table.raw_limit.name)} * {table.raw_limit.seconds}\n+\n" + older_events(
+        table, selector, series, window)
+
+
+def older_events(table: WindowTable, selector: str, series: str, window: int, shorter: Window | None = None) -> str:
+    """The `series` events of a window longer than the raw limit that are older than the raw limit, from the
+    recorded tiles: a tile x the sum of the tiles back to `coarse_from` (1d at 30d), plus a coarse tile x
+    the sum of the coarse tiles over the rest. `shorter`: a shorter window past the raw limit whose older
+    events are recorded (by an earlier rule of the same group, so at the same time): its count, plus the
+    tiles between the two windows (each window then sums only its own stretch).
+
     Each tile sample is the rate over the tile before it, one sample per tile (`tiled`), so a sum counts
     each event once. Each range is shifted by half its tile, so the tile that straddles a boundary is
-    centred on it. What is left is the sampling of the tiles at the two junctions and at t-W (docs/spec.md
-    "How budgets are counted"). A service younger than a part counts what it has (the part may be empty).
-    """
+    centred on it; adjacent ranges select adjacent samples, so a sum split at a window is the same sum.
+    What is left is the sampling of the tiles at the junction of the widths and at t-W (docs/spec.md "How
+    budgets are counted"). A service younger than a part counts what it has (the part may be empty: 0,
+    with the raw limit's rate's labels)."""
     limit, tile, coarse, middle = table.raw_limit, table.tile, table.coarse_tile, table.coarse_from
     recent = recorded_rate(selector, series, limit.name)
 
@@ -141,18 +147,36 @@ def events(table: WindowTable, selector: str, series: str, window: int) -> str:
         """The tiles of `width` in (t-end, t-start], shifted by half a tile and a second: the second keeps
         the range's ends off the evaluation grid, so Prometheus 2 and 3 select the same samples."""
         rate = recorded_rate(selector, names.TILE[series], width.name)
-        return (f"\n+\n({width.seconds} * sum_over_time({rate}[{promql.format_duration(end - start)}] offset "
+        return (f"({width.seconds} * sum_over_time({rate}[{promql.format_duration(end - start)}] offset "
                 f"{promql.format_duration(start - width.seconds // 2 + 1)}) or 0 * {recent})")
 
-    parts = part(tile, limit.seconds, min(window, middle))
+    start = shorter.seconds if shorter else limit.seconds
+    parts = [recorded_rate(selector, names.OLDER[series], shorter.name)] if shorter else []
+    if start < middle:
+        parts.append(part(tile, start, min(window, middle)))
     if window > middle:
-        parts += part(coarse, middle, window)
-    return f"{recent} * {limit.seconds}{parts}"
+        parts.append(part(coarse, max(start, middle), window))
+    return "\n+\n".join(parts)
+
+
+def recorded_events(table: WindowTable, selector: str, series: str, window: Window) -> str:
+    """The `series` events over a window longer than the raw limit, from what the rules record: the raw
+    limit's rate x its length (fresh from the SLI's own group) plus the window's recorded older events."""
+    limit = table.raw_limit
+    return (f"{recorded_rate(selector, series, limit.name)} * {limit.seconds} + "
+            f"{recorded_rate(selector, names.OLDER[series], window.name)}")
+
+
+def long_ratio(table: WindowTable, selector: str, window: Window) -> str:
+    """The error ratio over a window longer than the raw limit, bad over all events (`recorded_events`), on
+    one line: the scope records it, and the alerts read it so, each one rule group from the SLI's rates."""
+    bad, total = (recorded_events(table, selector, s, window) for s in (names.SLI_BAD, names.SLI_TOTAL))
+    return f"({bad}) / ({total})"
 
 
 def event_weighted_ratio(table: WindowTable, selector: str, window: int) -> str:
-    """The error ratio over a window longer than the raw limit: bad over all events (`event_weighted`), one
-    expression, so a window nothing else reads the rates of is one rule."""
+    """The error ratio over a window longer than the raw limit in one expression (`events`): the period's,
+    which nothing reads the parts of."""
     return divided(events(table, selector, names.SLI_BAD, window), events(table, selector, names.SLI_TOTAL, window))
 
 

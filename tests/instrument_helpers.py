@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -101,14 +101,22 @@ def all_rules(files: dict[str, str]) -> str:
     return yaml.safe_dump({"groups": groups}, sort_keys=False)
 
 
-def ratio_series(slo: SLO, window: str, values: str) -> list[dict[str, str]]:
+def ratio_series(slo: SLO, windows_: Sequence[str], values: str) -> list[dict[str, str]]:
     """promtool input series that give an SLO's alerts the error ratio `values` (promtool's notation) over
-    `window`: its recorded ratio, or the window's bad rate over a total of 1 where the alerts divide the
-    recorded rates themselves (`rules.reads_rates`)."""
+    each of `windows_`: its recorded ratio, or, where the alerts divide recorded rates themselves
+    (`rules.reads_recorded`), the window's bad rate over a total of 1. Past the raw limit those are the raw
+    limit's (with no tiles fed, its rates are all the window has)."""
     labels = {names.SERVICE: slo.service, names.NAME: slo.name}
-    if not rules.reads_rates(slo, windows.Window(promql.parse_duration(window))):
-        return [{"series": names.sli_record(window) + promql.selector({**labels, names.WINDOW: window}),
-                 "values": values}]
     steps = values.rsplit("x", 1)[1]
-    return [{"series": names.SLI_BAD + window + promql.selector(labels), "values": values},
-            {"series": names.SLI_TOTAL + window + promql.selector(labels), "values": f"1x{steps}"}]
+    out: list[dict[str, str]] = []
+    for window in windows_:
+        w = windows.Window(promql.parse_duration(window))
+        if rules.reads_recorded(slo, w):
+            out.append({"series": names.sli_record(window) + promql.selector({**labels, names.WINDOW: window}),
+                        "values": values})
+            continue
+        rated = min(w, slo.table.raw_limit, key=lambda x: x.seconds).name
+        out += [s for s in ({"series": names.SLI_BAD + rated + promql.selector(labels), "values": values},
+                            {"series": names.SLI_TOTAL + rated + promql.selector(labels), "values": f"1x{steps}"})
+                if s not in out]
+    return out

@@ -89,7 +89,8 @@ def test_quick_run_evaluates_both_rule_sets_over_backfilled_inputs(tmp_path: Pat
     require("promtool")
     out = tmp_path / "result.json"
     doc = tmp_path / "benchmarks.md"
-    doc.write_text("# Benchmarks\n\n## Prometheus rule evaluation\n\nold\n\n## Runtime\n\nkept\n")
+    before = "the previous run's figures"
+    doc.write_text(f"# Benchmarks\n\n## Prometheus rule evaluation\n\n{before}\n\n## Runtime\n\nkept\n")
     run = subprocess.run([sys.executable, str(ROOT / "bench" / "prometheus_rules.py"), "--quick", "--json", str(out),
                           "--write", str(doc)], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
@@ -116,7 +117,7 @@ def test_quick_run_evaluates_both_rule_sets_over_backfilled_inputs(tmp_path: Pat
         assert abs(slokit[severity] - sloth_shape[severity]) <= 60, first
     assert not result["checks"]["alerts"]["firing_before_fault"]
     text = doc.read_text()
-    assert "old" not in text and "## Runtime\n\nkept" in text and "**slokit / Sloth**" in text
+    assert before not in text and "## Runtime\n\nkept" in text and "**slokit / Sloth**" in text
 
 
 def test_the_generated_rules_write_what_reads_recorded_series_once(tmp_path: Path) -> None:

@@ -224,8 +224,11 @@ def test_duplicates_are_found_across_formats():
 # --- alerts as Sloth writes them (Sloth's own expected outputs, test/integration/prometheus/testdata) ---
 
 # One window's term: `max(slo:sli_error:ratio_rate5m{...} > (14.4 * budget))`, or where slokit's alerts divide
-# the window's recorded rates, `max((slo:sli_bad:rate1h{...} / slo:sli_total:rate1h{...}) > (...))`.
-_TERM = re.compile(r"max\(\(?slo:sli_(?:error:ratio_rate|bad:rate)(\w+)\{([^}]*)\}(?: / [^)]*\))? > \(([0-9.e+-]+) \*")
+# the window's recorded rates, `max((slo:sli_bad:rate1h{...} / slo:sli_total:rate1h{...}) > (...))`, or past
+# the raw limit `max(((slo:sli_bad:rate1h{...} * 3600 + slo:sli_bad_older:events6h{...}) / (...)) > (...))`.
+_TERM = re.compile(r"max\(\(*(?:slo:sli_bad:rate\w+\{[^}]*\} \* \d+ \+ )?"
+                   r"slo:sli_(?:error:ratio_rate|bad:rate|bad_older:events)(\w+)\{([^}]*)\}(?:\)? / [^>]*)? > "
+                   r"\(([0-9.e+-]+) \*")
 
 
 def sloth_golden(name: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import yaml
@@ -87,17 +88,20 @@ def test_label_contract():
 
 
 def test_scopes_select_exactly_their_slos():
-    """SLOs of one kind share rules by service; a service whose SLOs are of several kinds (checkout: only
-    availability has `min_events`) by SLO name, in groups named after it."""
-    scopes = rules.scopes(load([str(EXAMPLES)]).slos)
+    """SLOs of one kind share rules by service; a service whose SLOs are of several kinds (here checkout's
+    latency SLO over 7d, its availability over 30d like myservice's) by SLO name, in groups named after it."""
+    spec = load([str(EXAMPLES)])
+    slos = [dataclasses.replace(s, period=7 * 86400) if s.id == "checkout-latency" else s for s in spec.slos]
+    scopes = rules.scopes(slos)
     assert [(s.selector, s.table.period.name, s.service) for s in scopes] == [
-        ('{slo_service="checkout",slo_name=~"availability"}', "30d", "checkout"),
         ('{slo_service=~"myservice"}', "30d", None),
-        ('{slo_service="checkout",slo_name=~"latency"}', "30d", "checkout"),  # myservice's kind
+        ('{slo_service="checkout",slo_name=~"availability"}', "30d", "checkout"),  # myservice's kind
+        ('{slo_service="checkout",slo_name=~"latency"}', "7d", "checkout"),
         ('{slo_service=~"search"}', "28d", None),
     ]
     assert len({name for s in scopes for name in s.group_names}) == 8  # every group name once
-    assert example_files().keys() >= {f"rules/{s.file}" for s in scopes}  # a file each: promtool lints per file
+    files = generate(dataclasses.replace(spec, slos=slos))[0]
+    assert files.keys() >= {f"rules/{s.file}" for s in scopes}  # a file each: promtool lints per file
 
 
 def test_http_shorthand_queries_the_middleware_metrics():

@@ -122,9 +122,9 @@ def test_the_condition_fires_after_alert_after_above_the_threshold_in_promtool(w
         return {"expr": query, "eval_time": at, "exp_samples": [{"labels": "{}", "value": 1}] if expected else []}
 
     tests = [
-        {"interval": "1m", "input_series": ratio_series(spec.slos[0], "1h", "0.021x20"),
+        {"interval": "1m", "input_series": ratio_series(spec.slos[0], ["1h"], "0.021x20"),
          "promql_expr_test": [firing("4m", False), firing("6m", True)]},
-        {"interval": "1m", "input_series": ratio_series(spec.slos[0], "1h", "0.019x20"),
+        {"interval": "1m", "input_series": ratio_series(spec.slos[0], ["1h"], "0.019x20"),
          "promql_expr_test": [firing("15m", False)]},
     ]
     (tmp_path / "test.yml").write_text(yaml.safe_dump({"rule_files": ["rules.yml"], "evaluation_interval": "1m",

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from slokit import promql
+from slokit.generate import rules
 from slokit.generate.files import rule_files
 from slokit.spec import SpecError, load, pyrra
 from slokit.spec.model import EventsSLI, Guard
@@ -217,7 +218,7 @@ def test_alerts_fire_at_pyrras_thresholds_in_promtool(write_spec, tmp_path):
     (tmp_path / "rules.yml").write_text(all_rules(files))
 
     def ratios(value: float, *windows: str) -> list[dict[str, str]]:
-        return [series for w in windows for series in ratio_series(spec.slos[0], w, f"{value}x70")]
+        return ratio_series(spec.slos[0], windows, f"{value}x70")
 
     def firing(severity: str, at: str, expected: bool) -> dict[str, object]:
         query = f'count(ALERTS{{alertname="ErrorBudgetBurn",alertstate="firing",slo_severity="{severity}"}})'
@@ -262,8 +263,7 @@ def test_each_row_waits_its_own_for_and_the_absent_alert_fires_in_promtool(write
         query = f'count by (long, short, severity) (ALERTS{{alertname="{alert}",alertstate="firing"{extra}}})'
         return {"expr": query, "eval_time": at, "exp_samples": [{"labels": labels, "value": 1}] if labels else []}
 
-    ratios = [{"series": f'slo:sli_error:ratio_rate{w}{{slo_service="monitoring",slo_name="api",slo_window="{w}"}}',
-               "values": "0.075x40"} for w in ("5m", "30m", "1h", "6h")]
+    ratios = ratio_series(spec.slos[0], ("5m", "30m", "1h", "6h"), "0.075x40")
     counters = [{"series": 'http_requests_total{code="500"}', "values": "0+1x30 _x40"},
                 {"series": 'http_requests_total{code="200"}', "values": "0+99x30 _x40"}]
     tests = [
@@ -276,6 +276,7 @@ def test_each_row_waits_its_own_for_and_the_absent_alert_fires_in_promtool(write
             firing("SLOMetricAbsent", "47m", '{severity="critical"}')]},
     ]
     (tmp_path / "test.yml").write_text(yaml.safe_dump({"rule_files": ["rules.yml"], "evaluation_interval": "1m",
+                                                        "group_eval_order": rules.eval_order(spec.slos),
                                                         "tests": tests}))
     result = subprocess.run([require("promtool"), "test", "rules", "test.yml"], cwd=tmp_path, capture_output=True,
                             text=True, timeout=60)

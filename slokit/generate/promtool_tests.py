@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -210,6 +211,16 @@ def _tier_firing(slo: SLO, severity: str, extra: str) -> str:
     return f"{'group' if per_row else 'count'} by (slo_severity) ({_alerts(slo, extra)})"
 
 
+def _fed(slo: SLO, severity: str, rows: Sequence[windows.Condition]) -> tuple[list[windows.Condition], list[str]]:
+    """The rows of a tier whose windows the tests can drive, and a note on each of the others: the rows
+    reading event rates that the rules record themselves (events queries that answer without series)."""
+    if not isinstance(slo.sli, EventsSLI) or feeds_event_rates(slo):
+        return list(rows), []
+    fed = [c for c in rows if all(rules.reads_recorded(slo, w) for w in (c.short, c.long))]
+    return fed, [f"{slo.id}: the {severity} over {c.short.name} and {c.long.name} reads the event rates the rules "
+                 "record themselves: not asserted" for c in rows if c not in fed]
+
+
 def _at(seconds: int, step: int) -> str:
     """An eval time on the step grid (promtool evaluates at multiples of the evaluation interval)."""
     return promql.format_duration(max(step, math.ceil(seconds / step) * step))
@@ -252,11 +263,8 @@ def slo_tests(slo: SLO) -> tuple[list[dict[str, Any]], list[str]]:
             notes.append(f"{slo.id}: page cannot fire: {min(needed):.3g} of all events would have to fail")
         else:
             rows = [c for c in table.by_severity("page") if c.factor * budget < 1]
-            if isinstance(slo.sli, EventsSLI) and not feeds_event_rates(slo):  # rates the test cannot drive
-                unfed = [c for c in rows if rules.reads_rates(slo, c.short) or rules.reads_rates(slo, c.long)]
-                rows = [c for c in rows if c not in unfed]
-                notes += [f"{slo.id}: the page over {c.short.name} and {c.long.name} reads the event rates the rules "
-                          "record themselves: not asserted" for c in unfed]
+            rows, unfed = _fed(slo, names.PAGE, rows)
+            notes += unfed
             if rows:
                 detect = min(c.long.seconds * c.factor * budget for c in rows)
                 fire = calm_steps * step + step + min(math.ceil(c.long.seconds * c.factor * budget / step) * step
@@ -275,13 +283,15 @@ def slo_tests(slo: SLO) -> tuple[list[dict[str, Any]], list[str]]:
     burn = (page_floor + ticket_top) / 2 if page_floor < math.inf else 1.5 * ticket_top
     if ticket.enabled:
         ratio = burn * budget
+        fed, unfed = _fed(slo, names.TICKET, table.by_severity(names.TICKET))
+        notes += unfed
         if ticket_top >= page_floor:
             notes.append(f"{slo.id}: no burn tickets without paging (page {page_floor:g}x, ticket {ticket_top:g}x); "
                          "ticket-only test skipped")
         elif ratio >= 1:
             notes.append(f"{slo.id}: a {burn:g}x burn is over 100% errors; ticket-only test skipped")
-        else:
-            start = 3 * step + min(_wait(ticket, c) for c in table.by_severity(names.TICKET))
+        elif fed:
+            start = 3 * step + min(_wait(ticket, c) for c in fed)
             times = [_at(start, step), _at(horizon + start, step)]
             steps = math.ceil(max(promql.parse_duration(t) for t in times) / step) + 2
             tests.append(_test(

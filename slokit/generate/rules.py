@@ -45,15 +45,16 @@ def _record(slo: SLO, name: str, expr: str, window: str | None = None) -> dict[s
 
 
 def counted_windows(slo: SLO, table: windows.WindowTable) -> set[int]:
-    """Windows whose bad and total rates are recorded, not only their ratio: the raw limit (the event-weighted
-    windows are built from it), the shortest of a calendar period (its counts add each step's events) and,
-    with `min_events`, every long window (its alerts count the window's events). Every other window is one
-    rule: each is a rule evaluation, every minute, forever (docs/spec.md "How budgets are counted")."""
+    """Windows up to the raw limit whose bad and total rates are recorded, not only their ratio: the raw limit
+    (the windows past it are built from it), the shortest of a calendar period (its counts add each step's
+    events) and, with `min_events`, the alerts' long windows (their alerts count the window's events; past
+    the raw limit they count `queries.recorded_events`). Every other window is one rule: each is a rule
+    evaluation, every minute, forever (docs/spec.md "How budgets are counted")."""
     seconds = {table.raw_limit.seconds}
     if slo.calendar is not None:
         seconds.add(table.shortest.seconds)
     if slo.alerting and slo.alerting.min_events:
-        seconds |= {c.long.seconds for c in table.conditions}
+        seconds |= {c.long.seconds for c in table.conditions if c.long.seconds <= table.raw_limit.seconds}
     return seconds
 
 
@@ -180,20 +181,20 @@ def _burn(scope: Scope, window: str) -> str:
 
 def window_rules(scope: Scope) -> list[dict[str, Any]]:
     """A scope's `-windows` group, every step: the error ratios built from recorded rates (the counted
-    windows' ratios; past the raw limit `queries.event_weighted`: the raw limit's rates and the tiles), then
-    the burn rate now (the shortest window's), which a dashboard wants as fresh as the ratio."""
+    windows'; past the raw limit, each window's events older than the raw limit, from the tiles and the
+    shorter window's count, then its ratio with the raw limit's rates: `queries.long_ratio`), then the burn
+    rate now (the shortest window's), which a dashboard wants as fresh as the ratio."""
     table, sel, rules = scope.table, scope.selector, []
+    shorter: windows.Window | None = None  # the last window past the raw limit: each builds on its count
     for w in () if scope.raw else table.windows:
-        long = w.seconds > table.raw_limit.seconds
-        if w.seconds not in scope.counted:
-            if long:
-                rules.append(_shared(names.sli_record(w.name),
-                                     queries.event_weighted_ratio(table, sel, w.seconds), w.name))
-            continue
-        if long:
-            rules += [_shared(series + w.name, queries.event_weighted(table, sel, series, w.seconds))
+        if w.seconds > table.raw_limit.seconds:
+            rules += [_shared(names.OLDER[series] + w.name, queries.older_events(table, sel, series, w.seconds,
+                                                                                 shorter))
                       for series in (names.SLI_BAD, names.SLI_TOTAL)]
-        rules.append(_shared(names.sli_record(w.name), queries.rates_ratio(sel, w.name), w.name))
+            rules.append(_shared(names.sli_record(w.name), queries.long_ratio(table, sel, w), w.name))
+            shorter = w
+        elif w.seconds in scope.counted:
+            rules.append(_shared(names.sli_record(w.name), queries.rates_ratio(sel, w.name), w.name))
     return rules + [_shared(names.CURRENT_BURN, _burn(scope, table.shortest.name))]
 
 
@@ -235,7 +236,7 @@ def calendar_rules(slo: SLO, table: windows.WindowTable) -> list[dict[str, Any]]
     a range that depends on the date, so each count is a rule that adds the step's events (the shortest window's
     recorded rate x the step, each event once) to its own last value, and starts over when the period's number
     changes. The number is taken half a shortest window late, so the ramp of the rate's window centres on the
-    boundary (as in `queries.event_weighted`). Raw SLIs count the shortest window's ratio x the step over the
+    boundary (as in `queries.older_events`). Raw SLIs count the shortest window's ratio x the step over the
     step: their period ratio is the time average since the period started."""
     assert slo.calendar is not None
     sel, step, short = queries.slo_selector(slo), table.step, table.shortest
@@ -274,31 +275,37 @@ def meta_rules(slo: SLO) -> list[dict[str, Any]]:
     ]
 
 
-def reads_rates(slo: SLO, w: windows.Window) -> bool:
-    """Whether the alerts read a window's error ratio from its event rates: where the SLO's `-sli` group
-    records them (the raw limit; a calendar period's shortest window). The scope divides those one rule
-    group later (groups run at their own offsets), so the alerts divide them themselves: each alert is
-    then one group from the SLI, as Sloth's are. Past the raw limit the scope's ratio is the only one
-    (docs/spec.md "How budgets are counted")."""
+def reads_recorded(slo: SLO, w: windows.Window) -> bool:
+    """Whether the alerts read a window's recorded error ratio. Not where the SLO's `-sli` group records the
+    window's event rates (the raw limit; a calendar period's shortest window) or the window is built from
+    them (past the raw limit): the scope divides those one rule group later (groups run at their own
+    offsets), so the alerts divide them themselves, each one group from the SLI as Sloth's are (docs/spec.md
+    "How budgets are counted")."""
     table = slo.table
-    return (not isinstance(slo.sli, RawSLI) and w.seconds <= table.raw_limit.seconds
-            and w.seconds in counted_windows(slo, table))
+    return isinstance(slo.sli, RawSLI) or (w.seconds <= table.raw_limit.seconds
+                                           and w.seconds not in counted_windows(slo, table))
 
 
 def alert_ratio(slo: SLO, w: windows.Window) -> str:
-    """A window's error ratio as the alerts read it (`reads_rates`)."""
-    if not reads_rates(slo, w):
+    """A window's error ratio as the alerts read it (`reads_recorded`)."""
+    sel = queries.slo_selector(slo)
+    if reads_recorded(slo, w):
         return queries.recorded(slo, w.name)
-    return f"({queries.rates_ratio(queries.slo_selector(slo), w.name)})"
+    if w.seconds > slo.table.raw_limit.seconds:
+        return f"({queries.long_ratio(slo.table, sel, w)})"
+    return f"({queries.rates_ratio(sel, w.name)})"
 
 
 def alert_expr(slo: SLO, conditions: tuple[windows.Condition, ...]) -> str:
     """One alert's condition: any of the rows (one row when its rows wait their own `for`)."""
     budget = promql.float_literal(slo.error_budget)
     minimum = slo.alerting.min_events if slo.alerting else 0
+    table, sel = slo.table, queries.slo_selector(slo)
 
     def enough(w: windows.Window) -> str:
-        return f"{queries.recorded_rate(queries.slo_selector(slo), names.SLI_TOTAL, w.name)} * {w.seconds} >= {minimum}"
+        if w.seconds > table.raw_limit.seconds:
+            return f"({queries.recorded_events(table, sel, names.SLI_TOTAL, w)}) >= {minimum}"
+        return f"{queries.recorded_rate(sel, names.SLI_TOTAL, w.name)} * {w.seconds} >= {minimum}"
 
     return "\nor\n".join(c.promql(lambda w: alert_ratio(slo, w), budget, enough if minimum else None)
                           for c in conditions)
