@@ -115,16 +115,20 @@ def coarse_tiles(table: WindowTable, selector: str, series: str) -> str:
     return tiled(from_fine, recorded_rate(selector, names.TILE[series], coarse.name), coarse, table, matched=True)
 
 
-def events(table: WindowTable, selector: str, series: str, window: int) -> str:
+def events(table: WindowTable, selector: str, series: str, window: Window, recorded: bool = False) -> str:
     """The number of `series` events (SLI_BAD or SLI_TOTAL) over a window longer than the table's raw limit,
     from recorded rates only: never a multi-day range over raw counters, never an average of ratios. Of
     every SLO `selector` selects: each keeps its own labels through the sums.
 
     Events in (t-W, t] = the raw limit's recorded rate x its length (the recent part, exact)
-                       + the events before it (`older_events`).
+                       + the events before it (`older_events`: summed here, or, `recorded`, the window's
+                         count the scope records).
     """
-    return f"{recorded_rate(selector, series, table.raw_limit.name)} * {table.raw_limit.seconds}\n+\n" + older_events(
-        table, selector, series, window)
+    limit = table.raw_limit
+    recent = f"{recorded_rate(selector, series, limit.name)} * {limit.seconds}"
+    if recorded:
+        return f"{recent} + {recorded_rate(selector, names.OLDER[series], window.name)}"
+    return f"{recent}\n+\n{older_events(table, selector, series, window.seconds)}"
 
 
 def older_events(table: WindowTable, selector: str, series: str, window: int, shorter: Window | None = None) -> str:
@@ -159,22 +163,15 @@ def older_events(table: WindowTable, selector: str, series: str, window: int, sh
     return "\n+\n".join(parts)
 
 
-def recorded_events(table: WindowTable, selector: str, series: str, window: Window) -> str:
-    """The `series` events over a window longer than the raw limit, from what the rules record: the raw
-    limit's rate x its length (fresh from the SLI's own group) plus the window's recorded older events."""
-    limit = table.raw_limit
-    return (f"{recorded_rate(selector, series, limit.name)} * {limit.seconds} + "
-            f"{recorded_rate(selector, names.OLDER[series], window.name)}")
-
-
 def long_ratio(table: WindowTable, selector: str, window: Window) -> str:
-    """The error ratio over a window longer than the raw limit, bad over all events (`recorded_events`), on
-    one line: the scope records it, and the alerts read it so, each one rule group from the SLI's rates."""
-    bad, total = (recorded_events(table, selector, s, window) for s in (names.SLI_BAD, names.SLI_TOTAL))
+    """The error ratio over a window longer than the raw limit, bad over all events (`events`, with the
+    recorded older counts), on one line: the scope records it, and the alerts read it so, each one rule
+    group from the SLI's rates."""
+    bad, total = (events(table, selector, s, window, recorded=True) for s in (names.SLI_BAD, names.SLI_TOTAL))
     return f"({bad}) / ({total})"
 
 
-def event_weighted_ratio(table: WindowTable, selector: str, window: int) -> str:
+def event_weighted_ratio(table: WindowTable, selector: str, window: Window) -> str:
     """The error ratio over a window longer than the raw limit in one expression (`events`): the period's,
     which nothing reads the parts of."""
     return divided(events(table, selector, names.SLI_BAD, window), events(table, selector, names.SLI_TOTAL, window))

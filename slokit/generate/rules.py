@@ -48,7 +48,7 @@ def counted_windows(slo: SLO, table: windows.WindowTable) -> set[int]:
     """Windows up to the raw limit whose bad and total rates are recorded, not only their ratio: the raw limit
     (the windows past it are built from it), the shortest of a calendar period (its counts add each step's
     events) and, with `min_events`, the alerts' long windows (their alerts count the window's events; past
-    the raw limit they count `queries.recorded_events`). Every other window is one rule: each is a rule
+    the raw limit they count `queries.events`). Every other window is one rule: each is a rule
     evaluation, every minute, forever (docs/spec.md "How budgets are counted")."""
     seconds = {table.raw_limit.seconds}
     if slo.calendar is not None:
@@ -209,7 +209,7 @@ def budget_rules(scope: Scope) -> list[dict[str, Any]]:
         for series in (names.SLI_TOTAL, names.SLI_BAD)]
     if not scope.calendar:
         ratio = (f"avg_over_time({names.sli_record(table.shortest.name)}{sel}[{period.name}])" if scope.raw
-                 else queries.event_weighted_ratio(table, sel, period.seconds))
+                 else queries.event_weighted_ratio(table, sel, period))
         rules.append(_shared(names.sli_record(period.name), ratio, period.name))
     burn = f"{names.PERIOD_BURN}{sel}"
     return rules + [
@@ -304,7 +304,7 @@ def alert_expr(slo: SLO, conditions: tuple[windows.Condition, ...]) -> str:
 
     def enough(w: windows.Window) -> str:
         if w.seconds > table.raw_limit.seconds:
-            return f"({queries.recorded_events(table, sel, names.SLI_TOTAL, w)}) >= {minimum}"
+            return f"({queries.events(table, sel, names.SLI_TOTAL, w, recorded=True)}) >= {minimum}"
         return f"{queries.recorded_rate(sel, names.SLI_TOTAL, w.name)} * {w.seconds} >= {minimum}"
 
     return "\nor\n".join(c.promql(lambda w: alert_ratio(slo, w), budget, enough if minimum else None)
