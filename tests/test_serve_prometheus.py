@@ -121,13 +121,15 @@ scrape_configs:
         server, _ = serve_in_thread(ConsoleApp(console, Auth()))
         url = f"http://127.0.0.1:{server.server_address[1]}"
         # figures in every window of the page tier, and the page alert firing (the alert divides the 2m
-        # rates itself; the recorded 2m ratio the console reads is one rule group later)
+        # rates itself; the recorded 2m ratio the console reads is one rule group later); the no-data
+        # alerts pend in the first seconds, before two scrapes make a rate: past that too
         budgets = "slo:period_error_budget_remaining:ratio"
         long_window = 'slo:sli_error:ratio_rate2m{slo_name="availability",slo_service="checkout"} > (14.4 * 0.01)'
         wait_until(lambda: (len(query(prometheus, 'ALERTS{alertname="CheckoutAvailability",alertstate="firing"}'))
                             and len(query(prometheus, long_window))
                             and {r["metric"]["slo_name"] for r in query(prometheus, budgets)} == {
-                                "availability", "latency", "routes"}), 60,
+                                "availability", "latency", "routes"}
+                            and not query(prometheus, 'ALERTS{alertname=~".+NoData"}')), 60,
                    "every SLO's budget and a firing page alert")
         yield Stack(service, prometheus, proxy, url, prom)
     finally:
