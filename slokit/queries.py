@@ -128,10 +128,11 @@ def events(table: WindowTable, selector: str, series: str, window: Window, recor
     recent = f"{recorded_rate(selector, series, limit.name)} * {limit.seconds}"
     if recorded:
         return f"{recent} + {recorded_rate(selector, names.OLDER[series], window.name)}"
-    return f"{recent}\n+\n{older_events(table, selector, series, window.seconds)}"
+    return f"{recent}\n+\n{older_events(table, selector, series, window)}"
 
 
-def older_events(table: WindowTable, selector: str, series: str, window: int, shorter: Window | None = None) -> str:
+def older_events(table: WindowTable, selector: str, series: str, window: Window,
+                 shorter: Window | None = None) -> str:
     """The `series` events of a window longer than the raw limit that are older than the raw limit, from the
     recorded tiles: a tile x the sum of the tiles back to `coarse_from` (1d at 30d), plus a coarse tile x
     the sum of the coarse tiles over the rest. `shorter`: a shorter window past the raw limit whose older
@@ -157,9 +158,9 @@ def older_events(table: WindowTable, selector: str, series: str, window: int, sh
     start = shorter.seconds if shorter else limit.seconds
     parts = [recorded_rate(selector, names.OLDER[series], shorter.name)] if shorter else []
     if start < middle:
-        parts.append(part(tile, start, min(window, middle)))
-    if window > middle:
-        parts.append(part(coarse, max(start, middle), window))
+        parts.append(part(tile, start, min(window.seconds, middle)))
+    if window.seconds > middle:
+        parts.append(part(coarse, max(start, middle), window.seconds))
     return "\n+\n".join(parts)
 
 

@@ -188,8 +188,7 @@ def window_rules(scope: Scope) -> list[dict[str, Any]]:
     shorter: windows.Window | None = None  # the last window past the raw limit: each builds on its count
     for w in () if scope.raw else table.windows:
         if w.seconds > table.raw_limit.seconds:
-            rules += [_shared(names.OLDER[series] + w.name, queries.older_events(table, sel, series, w.seconds,
-                                                                                 shorter))
+            rules += [_shared(names.OLDER[series] + w.name, queries.older_events(table, sel, series, w, shorter))
                       for series in (names.SLI_BAD, names.SLI_TOTAL)]
             rules.append(_shared(names.sli_record(w.name), queries.long_ratio(table, sel, w), w.name))
             shorter = w
